@@ -1,0 +1,27 @@
+# The two quick-start commands are `make demo` and `make test`; both create .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench ui clean-demo
+
+$(BIN)/acav-assets: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/acav-assets
+	HF_HUB_OFFLINE=1 $(BIN)/acav-assets demo
+
+test: $(BIN)/acav-assets
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+
+bench: $(BIN)/acav-assets
+	$(BIN)/python benchmarks/bench_ingest.py
+
+ui: $(BIN)/acav-assets
+	DAGSTER_HOME=$(CURDIR)/acav_demo/dagster_home ACAV_DATA_ROOT=$(CURDIR)/acav_demo $(BIN)/dagster dev -m acav_assets.definitions
+
+clean-demo:
+	rm -rf acav_demo

@@ -1,0 +1,16 @@
+"""The code location: ``dagster dev -m acav_assets.definitions``."""
+
+import dagster as dg
+
+from acav_assets.defs import assets, checks
+from acav_assets.defs.jobs import ingest_job, statistics_job
+from acav_assets.defs.resources import AcavSettings
+from acav_assets.defs.sensors import manifest_sensor
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_modules([assets]),
+    asset_checks=dg.load_asset_checks_from_modules([checks]),
+    jobs=[ingest_job, statistics_job],
+    sensors=[manifest_sensor],
+    resources={"settings": AcavSettings.from_env()},
+)

@@ -1,0 +1,17 @@
+import dagster as dg
+
+from acav_assets.defs.partitions import shard_partitions
+
+# Everything computed per shard (decode, then the experts), with their checks.
+ingest_job = dg.define_asset_job(
+    "ingest_shard",
+    selection=dg.AssetSelection.groups("ingest", "experts"),
+    partitions_def=shard_partitions,
+    description="Decode one shard and run the experts on it.",
+)
+
+statistics_job = dg.define_asset_job(
+    "statistics",
+    selection=dg.AssetSelection.groups("statistics"),
+    description="Rebuild the DuckDB statistics over every shard's Parquet.",
+)

@@ -1,0 +1,61 @@
+"""Settings shared by every asset, with defaults overridable by ACAV_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from acav_assets import storage
+
+SQL_MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql" / "models"
+
+
+def _env(name: str, default):
+    value = os.environ.get(f"ACAV_{name.upper()}")
+    return default if value in (None, "") else type(default)(value)
+
+
+class AcavSettings(dg.ConfigurableResource):
+    """Where data lives and how the corpus is cut and checked."""
+
+    data_root: str = "acav_data"  # a local folder or any fsspec URL (s3://, gs://)
+    profile: str = "lite"
+    dataset_name: str = "acav"
+    clip_seconds: float = 10.0
+    min_clip_seconds: float = 1.0
+    max_clip_seconds: float = 30.0
+    shard_size: int = 1000
+    max_error_rate: float = 0.1
+    workers: int = 2
+    duckdb_path: str = ""
+    manifests_dir: str = ""
+
+    @classmethod
+    def from_env(cls, **overrides) -> AcavSettings:
+        """Defaults, then ACAV_DATA_ROOT, ACAV_SHARD_SIZE ... from the environment, then overrides."""
+        defaults = {name: info.default for name, info in cls.model_fields.items()}
+        values = {name: _env(name, default) for name, default in defaults.items()}
+        if "://" not in values["data_root"]:
+            values["data_root"] = str(Path(values["data_root"]).resolve())
+        values.update(overrides)
+        return cls(**values)
+
+    def url(self, asset: str, partition: str | None = None, ext: str = "parquet") -> str:
+        return storage.asset_url(self.data_root, asset, partition, ext)
+
+    def glob(self, asset: str) -> str:
+        return storage.asset_glob(self.data_root, asset)
+
+    @property
+    def database(self) -> str:
+        """The DuckDB file (always local: DuckDB cannot write to an object store)."""
+        if self.duckdb_path:
+            return self.duckdb_path
+        local = storage.local_path(self.data_root)
+        return f"{local}/warehouse.duckdb" if local else str(Path("acav_warehouse.duckdb").resolve())
+
+    @property
+    def manifests(self) -> str:
+        return self.manifests_dir or f"{self.data_root.rstrip('/')}/manifests"

@@ -1,0 +1,210 @@
+"""Data-quality suites for the per-shard tables, run with great-expectations 1.x.
+
+Each suite returns a ``QualityReport`` that says which expectations failed and names the
+offending clips, so that a failing Dagster check tells the user exactly what to look at.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pyarrow as pa
+
+OK_ROWS = 'status=="ok"'
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    expectation: str
+    column: str | None
+    success: bool
+    observed: str
+    offending_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    suite: str
+    results: tuple[ExpectationResult, ...]
+    rows: int
+    error_rate: float = 0.0
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.results)
+
+    @property
+    def failures(self) -> list[ExpectationResult]:
+        return [r for r in self.results if not r.success]
+
+    def describe(self, max_keys: int = 20) -> str:
+        """One line per failed expectation, naming up to ``max_keys`` clips."""
+        if self.success:
+            return f"{self.suite}: all {len(self.results)} expectations passed on {self.rows} rows"
+        lines = [f"{self.suite}: {len(self.failures)} of {len(self.results)} expectations failed"]
+        for failure in self.failures:
+            keys = ", ".join(failure.offending_keys[:max_keys])
+            more = len(failure.offending_keys) - max_keys
+            keys += f" and {more} more" if more > 0 else ""
+            target = f" on {failure.column}" if failure.column else ""
+            lines.append(f"- {failure.expectation}{target}: {failure.observed}" + (f"; clips: {keys}" if keys else ""))
+        return "\n".join(lines)
+
+    def markdown(self) -> str:
+        header = "| expectation | column | ok | observed |\n|---|---|---|---|\n"
+        return header + "\n".join(
+            f"| {r.expectation} | {r.column or ''} | {'yes' if r.success else '**no**'} | {r.observed} |"
+            for r in self.results
+        )
+
+
+@functools.cache
+def _gx_context():
+    # great-expectations takes seconds to import: only pay for it when a check runs.
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _gx():
+    import great_expectations as gx
+
+    return gx
+
+
+def run_suite(suite_name: str, frame: pd.DataFrame, expectations: list, key_column: str = "key") -> QualityReport:
+    """Validate ``frame`` against GX expectation objects; collect offending keys per failure."""
+    gx = _gx()
+    context = _gx_context()
+    source = context.data_sources.add_or_update_pandas(f"{suite_name}_source")
+    asset = source.add_dataframe_asset(f"{suite_name}_{id(frame)}")
+    batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(batch_parameters={"dataframe": frame})
+    suite = gx.ExpectationSuite(name=suite_name)
+    for expectation in expectations:
+        suite.add_expectation(expectation)
+    result_format = {"result_format": "COMPLETE"}
+    if key_column in frame.columns:
+        result_format["unexpected_index_column_names"] = [key_column]
+    validation = batch.validate(suite, result_format=result_format)
+    results = []
+    for outcome in validation.results:
+        config = outcome.expectation_config
+        detail = outcome.result or {}
+        keys = tuple(
+            str(item.get(key_column)) for item in detail.get("unexpected_index_list") or [] if isinstance(item, dict)
+        )
+        if "unexpected_count" in detail:
+            observed = f"{detail['unexpected_count']} unexpected of {detail.get('element_count', len(frame))}"
+        elif "observed_value" in detail:
+            observed = str(detail["observed_value"])[:200]
+        else:
+            observed = "exception: " + str(outcome.exception_info.get("exception_message", ""))[:200] if not outcome.success else ""
+        results.append(
+            ExpectationResult(
+                expectation=config.type,
+                column=config.kwargs.get("column"),
+                success=bool(outcome.success),
+                observed=observed,
+                offending_keys=tuple(dict.fromkeys(keys)) if not outcome.success else (),
+            )
+        )
+    source.delete_asset(asset.name)
+    return QualityReport(suite=suite_name, results=tuple(results), rows=len(frame))
+
+
+def _status_expectations(frame: pd.DataFrame, schema: pa.Schema, max_error_rate: float) -> list:
+    gx = _gx()
+    return [
+        gx.expectations.ExpectTableColumnsToMatchOrderedList(column_list=schema.names),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="key"),
+        gx.expectations.ExpectColumnValuesToBeUnique(column="key"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="status", value_set=["ok", "error"]),
+        gx.expectations.ExpectColumnValuesToNotBeNull(
+            column="error", row_condition='status=="error"', condition_parser="pandas"
+        ),
+        # The error-rate gate: at most max_error_rate of the rows may have failed.
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="status", value_set=["ok"], mostly=max(0.0, 1.0 - max_error_rate)
+        ),
+    ]
+
+
+def _error_rate(frame: pd.DataFrame) -> float:
+    return float((frame["status"] != "ok").mean()) if len(frame) else 0.0
+
+
+def check_clips(
+    table: pa.Table,
+    schema: pa.Schema,
+    min_clip_seconds: float,
+    max_clip_seconds: float,
+    max_error_rate: float,
+    sample_rate: int = 16_000,
+) -> QualityReport:
+    """Schema, unique keys, 16 kHz audio, durations in range and the failure rate of one shard."""
+    gx = _gx()
+    frame = table.to_pandas()
+    expectations = _status_expectations(frame, schema, max_error_rate) + [
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="sample_rate", value_set=[sample_rate], row_condition=OK_ROWS, condition_parser="pandas"
+        ),
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="duration_s", min_value=min_clip_seconds, max_value=max_clip_seconds,
+            row_condition=OK_ROWS, condition_parser="pandas",
+        ),
+        gx.expectations.ExpectColumnValuesToNotBeNull(column="checksum", row_condition=OK_ROWS, condition_parser="pandas"),
+    ]
+    report = run_suite("clips", frame, expectations)
+    return QualityReport(report.suite, report.results, report.rows, _error_rate(frame))
+
+
+# Plausible ranges of every acoustic measure, in the units of its schema field.
+ACOUSTIC_RANGES = {
+    "rms_dbfs": (-120.0, 3.02),  # AES17: a full-scale square wave reads +3.01 dBFS
+    "peak_dbfs": (-120.0, 0.0),
+    "loudness_lufs": (-120.0, 10.0),
+    "clipping_ratio": (0.0, 1.0),
+    "silence_ratio": (0.0, 1.0),
+    "snr_db": (-30.0, 150.0),
+    "bandwidth_hz": (0.0, 8000.0),
+    "rt60_s": (0.0, 30.0),
+}
+
+
+def check_acoustics(
+    table: pa.Table, schema: pa.Schema, expected_keys: list[str], max_error_rate: float
+) -> QualityReport:
+    """Schema, value ranges with units, coverage of every decoded clip and the failure rate."""
+    gx = _gx()
+    frame = table.to_pandas()
+    expectations = _status_expectations(frame, schema, max_error_rate) + [
+        gx.expectations.ExpectTableRowCountToEqual(value=len(expected_keys)),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="key", value_set=sorted(expected_keys)),
+    ]
+    for column, (low, high) in ACOUSTIC_RANGES.items():
+        expectations.append(
+            gx.expectations.ExpectColumnValuesToBeBetween(
+                column=column, min_value=low, max_value=high, row_condition=OK_ROWS, condition_parser="pandas"
+            )
+        )
+    report = run_suite("acoustics", frame, expectations)
+    return QualityReport(report.suite, report.results, report.rows, _error_rate(frame))
+
+
+def check_dataset_stats(stats: pa.Table, expected_samples: int, expected_planned: int) -> QualityReport:
+    """The statistics agree with the Parquet they were computed from."""
+    gx = _gx()
+    frame = stats.to_pandas()
+    expectations = [
+        gx.expectations.ExpectTableRowCountToEqual(value=1),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="samples", value_set=[expected_samples]),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="clips_planned", value_set=[expected_planned]),
+        gx.expectations.ExpectColumnValuesToBeBetween(column="hours", min_value=0.0),
+    ]
+    return run_suite("dataset_stats", frame, expectations, key_column="dataset")

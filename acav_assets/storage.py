@@ -1,0 +1,91 @@
+"""Where assets live: ``{data_root}/{asset}/{partition}.{ext}`` on any fsspec filesystem.
+
+Writes are atomic (temporary name, then rename) so a re-materialised or interrupted partition
+never leaves a half-written file where readers look.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def asset_url(data_root: str, asset: str, partition: str | None = None, ext: str = "parquet") -> str:
+    """The location of one asset partition (or of an unpartitioned asset)."""
+    name = partition if partition is not None else asset
+    return f"{data_root.rstrip('/')}/{asset}/{name}.{ext}"
+
+
+def asset_glob(data_root: str, asset: str, ext: str = "parquet") -> str:
+    return f"{data_root.rstrip('/')}/{asset}/*.{ext}"
+
+
+def exists(url: str) -> bool:
+    fs, path = fsspec.core.url_to_fs(url)
+    return fs.exists(path)
+
+
+@contextlib.contextmanager
+def atomic_writer(url: str) -> Iterator[BinaryIO]:
+    """Open ``url`` for writing through a temporary sibling that is renamed into place on success."""
+    fs, path = fsspec.core.url_to_fs(url)
+    parent = path.rsplit("/", 1)[0] if "/" in path else "."
+    fs.makedirs(parent, exist_ok=True)
+    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+    try:
+        with fs.open(temporary, "wb") as handle:
+            yield handle
+        if "file" in fs.protocol:
+            os.replace(temporary, path)
+        else:
+            fs.mv(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError, OSError):
+            fs.rm(temporary)
+        raise
+
+
+def write_table(table: pa.Table, url: str) -> None:
+    """Write a Parquet table atomically."""
+    with atomic_writer(url) as handle:
+        pq.write_table(table, handle, compression="zstd")
+
+
+def read_table(url: str, schema: pa.Schema | None = None) -> pa.Table:
+    """Read a Parquet table; with ``schema`` the columns are selected and cast to it."""
+    fs, path = fsspec.core.url_to_fs(url)
+    if not fs.exists(path):
+        raise FileNotFoundError(f"{url} does not exist: materialise its asset first")
+    with fs.open(path, "rb") as handle:
+        table = pq.read_table(handle)
+    if schema is not None:
+        table = table.select(schema.names).cast(schema)
+    return table
+
+
+def local_path(url: str) -> str | None:
+    """The local filesystem path behind ``url``, or None for a remote URL."""
+    fs, path = fsspec.core.url_to_fs(url)
+    return path if "file" in fs.protocol else None
+
+
+def list_partitions(data_root: str, asset: str, ext: str = "parquet") -> list[str]:
+    """Partition names that have a file for ``asset`` (temporary files excluded)."""
+    fs, path = fsspec.core.url_to_fs(asset_glob(data_root, asset, ext))
+    return sorted(p.rsplit("/", 1)[-1][: -len(ext) - 1] for p in fs.glob(path))
+
+
+def read_partitions(data_root: str, asset: str, columns: list[str] | None = None) -> pa.Table | None:
+    """All partitions of a Parquet asset concatenated, or None when there are none."""
+    tables = []
+    for name in list_partitions(data_root, asset):
+        table = read_table(asset_url(data_root, asset, name))
+        tables.append(table.select(columns) if columns else table)
+    return pa.concat_tables(tables, promote_options="default") if tables else None

@@ -1,0 +1,2 @@
+-- Content-unrelated acoustics of every decoded clip (view over Parquet).
+SELECT * FROM {{ source('acoustics') }}

@@ -1,0 +1,16 @@
+-- materialized: table
+-- The dataset's row of Table 1 (hours, samples) plus decode and acoustics summaries.
+-- domains and unique_tokens are filled by the routing and caption stages.
+SELECT '{{ var('dataset_name') }}' AS dataset,
+       count(*) FILTER (WHERE c.status = 'ok') AS samples,
+       coalesce(sum(c.duration_s) FILTER (WHERE c.status = 'ok'), 0) / 3600.0 AS hours,
+       count(*) AS clips_planned,
+       count(*) FILTER (WHERE c.status <> 'ok') AS clips_error,
+       count(DISTINCT c.shard) AS shards,
+       count(DISTINCT c.source_id) AS sources,
+       (SELECT count(*) FROM {{ ref('acoustics') }} WHERE status = 'ok') AS clips_with_acoustics,
+       (SELECT median(loudness_lufs) FROM {{ ref('acoustics') }} WHERE status = 'ok') AS median_loudness_lufs,
+       (SELECT median(snr_db) FROM {{ ref('acoustics') }} WHERE status = 'ok') AS median_snr_db,
+       CAST(NULL AS VARCHAR) AS domains,
+       CAST(NULL AS BIGINT) AS unique_tokens
+FROM {{ ref('clips') }} AS c
