@@ -20,6 +20,7 @@ import soundfile as sf
 import soxr
 
 TARGET_RATE = 16_000
+SEEK_PREROLL_S = 0.5
 
 
 class AudioDecodeError(Exception):
@@ -78,6 +79,10 @@ def _truncation_warning(info: str, rate: int, channels: int, frames: int) -> str
     )
 
 
+class _UseFFmpeg(Exception):
+    """A format that libsndfile opens but FFmpeg decodes more faithfully."""
+
+
 def _read_with_soundfile(handle, start: float, end: float | None) -> tuple[np.ndarray, int, int, str | None]:
     with sf.SoundFile(handle) as sound:
         rate, channels, frames = sound.samplerate, sound.channels, sound.frames
@@ -90,6 +95,8 @@ def _read_with_soundfile(handle, start: float, end: float | None) -> tuple[np.nd
             raise AudioDecodeError(
                 "window_out_of_range", f"start {start:.3f} s is past the end of the audio ({frames / rate:.3f} s)"
             )
+        if sound.format == "MP3":
+            raise _UseFFmpeg  # libsndfile returns stretches of zeros after MP3 seeks and partial reads
         if sound.seekable():
             sound.seek(first)
         else:
@@ -113,8 +120,12 @@ def _read_with_ffmpeg(handle, start: float, end: float | None) -> tuple[np.ndarr
         rate = stream.codec_context.sample_rate or stream.rate
         channels = stream.codec_context.channels or 1
         if start > 0:
-            container.seek(int(start * av.time_base), any_frame=False, backward=True)
+            # Seek a little early: frames right after a seek point can decode wrongly (MP3's bit
+            # reservoir); the samples before `start` are cut off by timestamp below.
+            container.seek(int(max(0.0, start - SEEK_PREROLL_S) * av.time_base), any_frame=False, backward=True)
         # Normalise every frame to planar float32 at the original rate and layout.
+        # Timestamps count from the stream's start (e.g. after MP3 encoder delay), not from zero.
+        origin = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=rate)
         pieces: list[np.ndarray] = []
         position = None  # time of the next sample, in seconds
@@ -122,7 +133,11 @@ def _read_with_ffmpeg(handle, start: float, end: float | None) -> tuple[np.ndarr
             for frame in container.decode(stream):
                 for converted in resampler.resample(frame):
                     samples = converted.to_ndarray()  # (channels, n)
-                    frame_start = float(converted.pts * converted.time_base) if converted.pts is not None else (position or 0.0)
+                    frame_start = (
+                        float(converted.pts * converted.time_base) - origin
+                        if converted.pts is not None
+                        else (position or 0.0)
+                    )
                     position = frame_start + samples.shape[1] / rate
                     lo = max(0, int(round((start - frame_start) * rate)))
                     hi = samples.shape[1] if end is None else min(samples.shape[1], int(round((end - frame_start) * rate)))
@@ -153,6 +168,9 @@ def decode_clip(url: str, start: float = 0.0, end: float | None = None) -> Decod
     with _open_source(url) as handle:
         try:
             data, rate, channels, warning = _read_with_soundfile(handle, start, end)
+        except _UseFFmpeg:
+            handle.seek(0)
+            data, rate, channels, warning = _read_with_ffmpeg(handle, start, end)
         except sf.LibsndfileError as soundfile_error:
             handle.seek(0)
             try:

@@ -214,3 +214,14 @@ def test_fields_match_result():
     assert [list(row) for row in rows] == [names, names]
     table = pa.Table.from_pylist(rows, schema=pa.schema(ACOUSTIC_FIELDS))
     assert table.num_rows == 2
+
+
+def test_batched_welch_matches_scipy():
+    from acav_assets.acoustics import _welch_psd
+
+    x = np.random.default_rng(7).standard_normal(20000) + 0.3
+    for nperseg in (1024, 999):
+        expected_freqs, expected_psd = signal.welch(x, fs=SR, nperseg=nperseg)
+        freqs, psd = _welch_psd(x, SR, nperseg)
+        np.testing.assert_allclose(freqs, expected_freqs)
+        np.testing.assert_allclose(psd, expected_psd, rtol=1e-10)

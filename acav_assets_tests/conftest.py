@@ -1,0 +1,99 @@
+"""Shared fixtures: a generated corpus of good and deliberately broken audio files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+RATE = 16_000
+
+
+def tone(seconds: float, frequency: float = 440.0, rate: int = RATE, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def write_mp4(path: Path, audio: np.ndarray, rate: int) -> None:
+    """AAC audio in an MP4 container, as a video file's audio track would be."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=rate)
+        stream.layout = "stereo"
+        stereo = np.ascontiguousarray(np.stack([audio, audio]))
+        for start in range(0, stereo.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(stereo[:, start : start + 1024]), format="fltp", layout="stereo"
+            )
+            frame.rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def write_long_wav(path: Path, seconds: float, rate: int = RATE) -> None:
+    """A long 16-bit WAV written block by block (never held in memory whole)."""
+    rng = np.random.default_rng(1)
+    with sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as handle:
+        for _ in range(int(seconds // 60)):
+            handle.write((0.1 * rng.standard_normal(60 * rate)).astype(np.float32))
+
+
+@pytest.fixture(scope="session")
+def bad_corpus(tmp_path_factory) -> dict:
+    """Good files in several formats plus every kind of bad input; returns paths and expectations."""
+    folder = tmp_path_factory.mktemp("bad_corpus")
+    good = {
+        "good.flac": lambda p: sf.write(p, tone(3.0), RATE),
+        "good.mp3": lambda p: sf.write(p, tone(3.0, rate=44_100), 44_100),
+        "good.ogg": lambda p: sf.write(p, tone(3.0, rate=22_050), 22_050),
+        "video.mp4": lambda p: write_mp4(p, tone(3.0, rate=48_000), 48_000),
+        "silence.wav": lambda p: sf.write(p, np.zeros(3 * RATE, np.float32), RATE),
+        "eight_channels_96k.wav": lambda p: sf.write(
+            p, np.tile(tone(2.0, rate=96_000)[:, None], (1, 8)), 96_000, subtype="PCM_24"
+        ),
+        "café ü.wav": lambda p: sf.write(p, tone(2.0), RATE),
+    }
+    for name, make in good.items():
+        make(folder / name)
+    write_long_wav(folder / "thirty_minutes.wav", 30 * 60)
+    full = folder / "to_truncate.flac"
+    sf.write(full, (0.1 * np.random.default_rng(2).standard_normal(8 * RATE)).astype(np.float32), RATE)
+    data = full.read_bytes()
+    (folder / "truncated.flac").write_bytes(data[: len(data) * 4 // 10])
+    full.unlink()
+    sf.write(folder / "full.wav", tone(8.0), RATE)
+    data = (folder / "full.wav").read_bytes()
+    (folder / "truncated.wav").write_bytes(data[: len(data) // 2])
+    (folder / "full.wav").unlink()
+    (folder / "zero_length.wav").write_bytes(b"")
+    (folder / "text.wav").write_text("this is a text file, not audio\n" * 20)
+    nan = tone(2.0)
+    nan[100:110] = np.nan
+    nan[500] = np.inf
+    sf.write(folder / "nan_inf.wav", nan, RATE, subtype="FLOAT")
+
+    rows = [
+        "good.flac", "good.mp3", "good.ogg", "video.mp4", "silence.wav", "eight_channels_96k.wav",
+        "café ü.wav", "thirty_minutes.wav", "truncated.flac", "truncated.wav", "zero_length.wav",
+        "text.wav", "nan_inf.wav", "missing.wav",
+    ]
+    manifest = folder / "manifest.csv"
+    manifest.write_text("audio,title\n" + "".join(f'"{name}",clip {i}\n' for i, name in enumerate(rows)))
+    return {
+        "folder": folder,
+        "manifest": manifest,
+        # file -> the error kind its clip must get (None: decodes)
+        "expected": {
+            "good.flac": None, "good.mp3": None, "good.ogg": None, "video.mp4": None, "silence.wav": None,
+            "eight_channels_96k.wav": None, "café ü.wav": None, "truncated.wav": None,
+            "truncated.flac": "truncated_or_corrupt", "zero_length.wav": "empty_file",
+            "text.wav": "unreadable_format", "nan_inf.wav": "non_finite_samples", "missing.wav": "missing_file",
+        },
+    }
