@@ -16,6 +16,7 @@ from pathlib import Path
 DEMO_MANIFEST = Path(__file__).resolve().parent / "demo_corpus" / "manifest.csv"
 PER_SHARD_SELECTION = "clips,acoustics"
 STATISTICS_SELECTION = "dataset_stats"
+DEMO_SHARD_SIZE = 12
 
 
 def _prepare_environment(data_root: str | None) -> dict[str, str]:
@@ -110,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--manifest", default=str(DEMO_MANIFEST), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    if args.command == "demo" and not args.data_root and not os.environ.get("ACAV_DATA_ROOT"):
-        args.data_root = "acav_demo"
+    if args.command == "demo":
+        args.data_root = args.data_root or os.environ.get("ACAV_DATA_ROOT") or "acav_demo"
+        # Small shards so that the demo shows several partitions, as a real corpus would.
+        os.environ.setdefault("ACAV_SHARD_SIZE", str(DEMO_SHARD_SIZE))
     environment = _prepare_environment(args.data_root)
     from acav_assets.manifests import ManifestError
 

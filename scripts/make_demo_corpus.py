@@ -485,6 +485,14 @@ def check_tools() -> None:
         sys.exit("make_demo_corpus: cannot run, missing:\n  - " + "\n  - ".join(missing))
 
 
+def run_tool(args: Sequence[str]) -> None:
+    """Run an external program (check=True), surfacing its stderr if it fails."""
+    try:
+        subprocess.run(args, check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as err:
+        raise RuntimeError(f"{args[0]} failed (exit {err.returncode}): {err.stderr.strip()}") from err
+
+
 class Synth:
     """Runs espeak-ng and fluidsynth, keeping intermediates in a scratch folder."""
 
@@ -498,8 +506,7 @@ class Synth:
 
     def _espeak(self, voice: str, text: str, speed: int) -> tuple[np.ndarray, int]:
         wav = self._scratch(".wav")
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text],
-                       check=True, capture_output=True)
+        run_tool(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), text])
         audio, sr = sf.read(wav, dtype="float64")
         return to_mono(audio), sr
 
@@ -509,7 +516,8 @@ class Synth:
         if len(audio) / native_sr > max_seconds:
             speed = math.ceil(speed * len(audio) / native_sr / max_seconds * 1.03)
             if speed > MAX_WPM:
-                raise ValueError(f"{text!r} needs {speed} wpm to fit {max_seconds} s (max {MAX_WPM}); shorten it")
+                raise ValueError(f"{text!r} needs {speed} wpm to fit {max_seconds} s "
+                                 f"(max {MAX_WPM}); shorten it")
             audio, native_sr = self._espeak(voice, text, speed)
         loud = np.flatnonzero(np.abs(audio) > 0.01 * np.max(np.abs(audio)))
         margin = int(0.05 * native_sr)
@@ -523,11 +531,9 @@ class Synth:
         beats = seconds * bpm / 60.0 + 1.0  # play a little past the cut so nothing dies away early
         midi_path, wav_path = self._scratch(".mid"), self._scratch(".wav")
         build_midi(parts, bpm, beats, beats_per_bar).save(midi_path)
-        subprocess.run(
-            ["fluidsynth", "-n", "-i", "-q", "-g", "0.6", "-r", str(sr), "-O", "float",
-             "-F", str(wav_path), str(SOUNDFONT), str(midi_path)],
-            check=True, capture_output=True,
-        )
+        # -n/-i: no MIDI input, no shell; -F: render the file faster than real time; float avoids clipping
+        run_tool(["fluidsynth", "-n", "-i", "-q", "-g", "0.6", "-r", str(sr), "-O", "float",
+                  "-F", str(wav_path), str(SOUNDFONT), str(midi_path)])
         audio, rendered_sr = sf.read(wav_path, dtype="float64", always_2d=True)
         if rendered_sr != sr:
             raise RuntimeError(f"fluidsynth rendered at {rendered_sr} Hz, asked for {sr} Hz")
@@ -1262,6 +1268,18 @@ because the stream serial number is random).
     return path
 
 
+def check_duration(clip: Clip, duration: float) -> None:
+    """Every clip the pipeline takes from this file must be at most 10 s."""
+    if clip.start is not None and clip.end is not None:
+        ok = clip.end <= duration and clip.end - clip.start <= CLIP_SECONDS
+    elif clip.n_clips > 1:
+        ok = math.isclose(duration, clip.n_clips * CLIP_SECONDS, abs_tol=0.01)
+    else:
+        ok = duration <= CLIP_SECONDS
+    if not ok:
+        raise RuntimeError(f"{clip.filename}: {duration:.2f} s does not fit its manifest row")
+
+
 def verify(clips: Sequence[Clip], out_dir: Path) -> None:
     """Decode every written file with soundfile and print what came back."""
     print("\nverification (decoded with soundfile):")
@@ -1276,8 +1294,7 @@ def verify(clips: Sequence[Clip], out_dir: Path) -> None:
         level = rms(audio)
         rms_db = 20 * math.log10(level) if level > 0 else float("-inf")
         duration = len(audio) / sr
-        if c.end is not None and c.end > duration:
-            raise RuntimeError(f"{c.filename}: window end {c.end} s is past the file ({duration:.2f} s)")
+        check_duration(c, duration)
         print(f"  {c.filename:32s} {c.domain}  {duration:6.2f} s  {sr:5d} Hz  {audio.shape[1]} ch  "
               f"peak {peak_db:6.1f} dBFS  rms {rms_db:6.1f} dBFS  {size / 1024:6.1f} KiB")
     total += sum((out_dir / name).stat().st_size for name in ("manifest.csv", "README.md"))
