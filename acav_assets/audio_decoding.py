@@ -154,11 +154,12 @@ def _read_with_ffmpeg(handle, start: float, end: float | None) -> tuple[np.ndarr
 
 
 def to_mono_16k(data: np.ndarray, rate: int) -> np.ndarray:
-    """Average the channels and resample (soxr, high quality) to 16 kHz."""
-    mono = data.mean(axis=1, dtype=np.float64) if data.ndim == 2 else data.astype(np.float64)
+    """Average the channels and resample (soxr, high quality) to 16 kHz, in float32."""
+    mono = data.mean(axis=1) if data.ndim == 2 and data.shape[1] > 1 else data.reshape(-1)
+    mono = np.ascontiguousarray(mono, dtype=np.float32)
     if rate != TARGET_RATE:
         mono = soxr.resample(mono, rate, TARGET_RATE, quality="HQ")
-    return mono.astype(np.float32)
+    return mono
 
 
 def decode_clip(url: str, start: float = 0.0, end: float | None = None) -> DecodedClip:

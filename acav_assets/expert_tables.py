@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +19,18 @@ from acav_assets.audio_shards import read_audio_shard
 from acav_assets.clip_decoding import STATUS_ERROR, STATUS_OK, bounded_map
 
 logger = logging.getLogger(__name__)
+
+
+def _analyse_clip(
+    analyse: Callable[[np.ndarray, int], dict], shard: str, clip: tuple[str, np.ndarray]
+) -> tuple[dict, float]:
+    key, audio = clip
+    row: dict = {"key": key, "shard": shard}
+    try:
+        row.update(analyse(audio, TARGET_RATE), status=STATUS_OK)
+    except Exception as error:  # one clip's failure is recorded, the shard goes on
+        row.update(status=STATUS_ERROR, error=f"{type(error).__name__}: {error}")
+    return row, len(audio) / TARGET_RATE
 
 
 def expert_schema(fields: list[pa.Field]) -> pa.Schema:
@@ -44,20 +57,11 @@ def analyse_shard(
 ) -> pa.Table:
     """Apply ``analyse(audio, sample_rate)`` to every clip in the tar at ``audio_url``."""
     schema = expert_schema(fields)
-
-    def one(item: tuple[str, np.ndarray, dict]) -> tuple[dict, float]:
-        key, audio, _ = item
-        row: dict = {"key": key, "shard": shard}
-        try:
-            row.update(analyse(audio, TARGET_RATE), status=STATUS_OK)
-        except Exception as error:  # one clip's failure is recorded, the shard goes on
-            row.update(status=STATUS_ERROR, error=f"{type(error).__name__}: {error}")
-        return row, len(audio) / TARGET_RATE
-
+    clips = ((key, audio) for key, audio, _ in read_audio_shard(audio_url))
     rows = []
     started = last_report = time.monotonic()
     audio_seconds = 0.0
-    for row, seconds in bounded_map(one, read_audio_shard(audio_url), workers):
+    for row, seconds in bounded_map(partial(_analyse_clip, analyse, shard), clips, workers):
         rows.append(row)
         audio_seconds += seconds
         if row["status"] != STATUS_OK:
