@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
+# Shorter decoded audio carries nothing an expert can use (a window cut at the very end of a file).
+MIN_DECODED_SECONDS = 0.1
 
 CLIPS_SCHEMA = pa.schema(
     list(PLANNED_CLIP_SCHEMA)
@@ -86,7 +88,7 @@ def decode_shard(
     plan: pa.Table,
     audio_url: str,
     workers: int = 2,
-    min_clip_seconds: float = 0.1,
+    min_clip_seconds: float = MIN_DECODED_SECONDS,
     progress_every_s: float = 15.0,
     log: logging.Logger = logger,
 ) -> pa.Table:

@@ -118,7 +118,7 @@ def run_suite(suite_name: str, frame: pd.DataFrame, expectations: list, key_colu
     return QualityReport(suite=suite_name, results=tuple(results), rows=len(frame))
 
 
-def _status_expectations(frame: pd.DataFrame, schema: pa.Schema, max_error_rate: float) -> list:
+def _status_expectations(schema: pa.Schema, max_error_rate: float) -> list:
     gx = _gx()
     return [
         gx.expectations.ExpectTableColumnsToMatchOrderedList(column_list=schema.names),
@@ -150,7 +150,7 @@ def check_clips(
     """Schema, unique keys, 16 kHz audio, durations in range and the failure rate of one shard."""
     gx = _gx()
     frame = table.to_pandas()
-    expectations = _status_expectations(frame, schema, max_error_rate) + [
+    expectations = _status_expectations(schema, max_error_rate) + [
         gx.expectations.ExpectColumnValuesToBeInSet(
             column="sample_rate", value_set=[sample_rate], row_condition=OK_ROWS, condition_parser="pandas"
         ),
@@ -183,7 +183,7 @@ def check_acoustics(
     """Schema, value ranges with units, coverage of every decoded clip and the failure rate."""
     gx = _gx()
     frame = table.to_pandas()
-    expectations = _status_expectations(frame, schema, max_error_rate) + [
+    expectations = _status_expectations(schema, max_error_rate) + [
         gx.expectations.ExpectTableRowCountToEqual(value=len(expected_keys)),
         gx.expectations.ExpectColumnValuesToBeInSet(column="key", value_set=sorted(expected_keys)),
     ]

@@ -51,10 +51,7 @@ def clips(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.Mater
     shard = context.partition_key
     plan = load_shard_plan(settings.data_root, shard)
     context.log.info("decoding %d clips of shard %s", plan.num_rows, shard)
-    table = decode_shard(
-        plan, settings.url("audio", shard, "tar"), workers=settings.workers,
-        min_clip_seconds=min(settings.min_clip_seconds, 0.1), log=context.log,
-    )
+    table = decode_shard(plan, settings.url("audio", shard, "tar"), workers=settings.workers, log=context.log)
     storage.write_table(table, settings.url("clips", shard))
     ok = [r for r in table.to_pylist() if r["status"] == STATUS_OK]
     kinds = collections.Counter(r["error_kind"] for r in table.to_pylist() if r["status"] != STATUS_OK)
