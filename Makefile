@@ -5,9 +5,10 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test bench ui clean-demo
 
-$(BIN)/acav-assets: pyproject.toml
+$(BIN)/acav-assets: pyproject.toml requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
 	touch $@
 
 demo: $(BIN)/acav-assets
