@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import fsspec
@@ -61,14 +61,17 @@ class AudioShardWriter:
         self.close(exc)
 
 
-def read_audio_shard(url: str) -> Iterator[tuple[str, np.ndarray, dict]]:
-    """Stream (key, 16 kHz float32 audio, info) from a shard tar, one clip in memory at a time."""
+def read_audio_shard(url: str, keys: Collection[str] | None = None) -> Iterator[tuple[str, np.ndarray, dict]]:
+    """Stream (key, 16 kHz float32 audio, info) from a shard tar, one clip in memory at a time;
+    with ``keys``, only those clips are decoded and yielded."""
     with fsspec.open(url, "rb") as handle, tarfile.open(fileobj=handle, mode="r|") as tar:
         pending: dict[str, dict[str, bytes]] = {}
         for member in tar:
             if not member.isfile():
                 continue
             key, _, extension = member.name.partition(".")
+            if keys is not None and key not in keys:
+                continue
             data = tar.extractfile(member).read()
             parts = pending.setdefault(key, {})
             parts[extension] = data

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / "demo_corpus" / "manifest.csv"
-PER_SHARD_SELECTION = "clips,acoustics"
+PER_SHARD_SELECTION = "group:ingest or group:experts"
 STATISTICS_SELECTION = "dataset_stats"
 DEMO_SHARD_SIZE = 12
 

@@ -7,6 +7,7 @@ offending clips, so that a failing Dagster check tells the user exactly what to 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -177,24 +178,49 @@ ACOUSTIC_RANGES = {
 }
 
 
-def check_acoustics(
-    table: pa.Table, schema: pa.Schema, expected_keys: list[str], max_error_rate: float
+def check_expert(
+    suite: str,
+    table: pa.Table,
+    schema: pa.Schema,
+    expected_keys: list[str],
+    max_error_rate: float,
+    ranges: dict[str, tuple[float | None, float | None]] | None = None,
+    value_sets: dict[str, list] | None = None,
+    derived: dict[str, Callable[[pd.DataFrame], pd.Series]] | None = None,
 ) -> QualityReport:
-    """Schema, value ranges with units, coverage of every decoded clip and the failure rate."""
+    """An expert table: schema, exactly one row per expected clip, the failure rate, and value
+    ranges (units as in the schema) and allowed values on the rows that succeeded. ``derived``
+    adds computed columns (e.g. the range of a list column) that ranges can then test."""
     gx = _gx()
     frame = table.to_pandas()
-    expectations = _status_expectations(schema, max_error_rate) + [
+    for name, compute in (derived or {}).items():
+        frame[name] = compute(frame) if len(frame) else pd.Series(dtype=float)
+    expectations = _status_expectations(pa.schema(list(schema) + [pa.field(n, pa.float64()) for n in derived or {}]),
+                                        max_error_rate) + [
         gx.expectations.ExpectTableRowCountToEqual(value=len(expected_keys)),
         gx.expectations.ExpectColumnValuesToBeInSet(column="key", value_set=sorted(expected_keys)),
     ]
-    for column, (low, high) in ACOUSTIC_RANGES.items():
+    for column, (low, high) in (ranges or {}).items():
         expectations.append(
             gx.expectations.ExpectColumnValuesToBeBetween(
                 column=column, min_value=low, max_value=high, row_condition=OK_ROWS, condition_parser="pandas"
             )
         )
-    report = run_suite("acoustics", frame, expectations)
+    for column, allowed in (value_sets or {}).items():
+        expectations.append(
+            gx.expectations.ExpectColumnValuesToBeInSet(
+                column=column, value_set=allowed, row_condition=OK_ROWS, condition_parser="pandas"
+            )
+        )
+    report = run_suite(suite, frame, expectations)
     return QualityReport(report.suite, report.results, report.rows, _error_rate(frame))
+
+
+def check_acoustics(
+    table: pa.Table, schema: pa.Schema, expected_keys: list[str], max_error_rate: float
+) -> QualityReport:
+    """Schema, value ranges with units, coverage of every decoded clip and the failure rate."""
+    return check_expert("acoustics", table, schema, expected_keys, max_error_rate, ranges=ACOUSTIC_RANGES)
 
 
 def check_dataset_stats(stats: pa.Table, expected_samples: int, expected_planned: int) -> QualityReport:

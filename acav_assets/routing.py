@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
-from acav_assets.audioset_ontology import ENVIRONMENT_AND_BACKGROUND, MUSIC, SILENCE, SINGING, SPEECH, Ontology
+from acav_assets.audioset_ontology import CHANNEL_ENVIRONMENT_BACKGROUND, MUSIC, SILENCE, SPEECH, Ontology
 
 DOMAINS = ("000", "00A", "0M0", "0MA", "S00", "S0A", "SM0", "SMA")
 PARTS = ("speech", "music", "sound")
@@ -44,8 +45,8 @@ class ContentGroups:
     @classmethod
     def from_labels(cls, label_mids: Sequence[str], ontology: Ontology) -> ContentGroups:
         speech = ontology.descendants(SPEECH)
-        music = ontology.descendants(MUSIC) | ontology.descendants(SINGING)
-        not_a_source = ontology.descendants(SILENCE) | ontology.descendants(ENVIRONMENT_AND_BACKGROUND)
+        music = ontology.descendants(MUSIC) | ontology.descendants(ontology.mid("Singing"))
+        not_a_source = ontology.descendants(SILENCE) | ontology.descendants(CHANNEL_ENVIRONMENT_BACKGROUND)
         index = {part: [] for part in PARTS}
         for i, mid in enumerate(label_mids):
             if mid in speech:
@@ -124,3 +125,30 @@ def confusion_markdown(matrix: dict[str, dict[str, int]]) -> str:
         if sum(matrix[t].values()):
             lines.append(f"| **{t}** | " + " | ".join(str(matrix[t][p]) or "" for p in DOMAINS) + " |")
     return "\n".join(lines)
+
+
+_SEGMENTS = pa.list_(pa.list_(pa.float64(), 2))
+ROUTING_FIELDS = [
+    pa.field("domain", pa.string(), metadata={"description": "routed domain: speech/music/sound letters or 0"}),
+    pa.field("speech_score", pa.float64(), metadata={"unit": "probability", "description": "best window, Speech subtree"}),
+    pa.field("music_score", pa.float64(), metadata={"unit": "probability", "description": "best window, Music subtree and singing"}),
+    pa.field("sound_score", pa.float64(), metadata={"unit": "probability", "description": "best window, other sound sources"}),
+    pa.field("speech_segments", _SEGMENTS, metadata={"unit": "s", "description": "[start, end] where speech passes its threshold"}),
+    pa.field("music_segments", _SEGMENTS, metadata={"unit": "s"}),
+    pa.field("sound_segments", _SEGMENTS, metadata={"unit": "s"}),
+    pa.field("recorded_domain", pa.string(), metadata={"description": "domain recorded in the manifest, if any"}),
+    pa.field("is_silent", pa.bool_(), metadata={"description": "from the acoustics expert"}),
+]
+
+
+def route_row(tags: dict, groups: ContentGroups, thresholds: RoutingThresholds, is_silent: bool) -> dict:
+    """The routing fields of one clip from its row of the tags table."""
+    route = route_clip(
+        np.asarray(tags["window_scores"], dtype=np.float32).reshape(len(tags["window_starts_s"]), -1),
+        np.asarray(tags["window_starts_s"]), np.asarray(tags["window_ends_s"]), groups, thresholds, is_silent,
+    )
+    row = {"domain": route.domain, "is_silent": is_silent}
+    for part in PARTS:
+        row[f"{part}_score"] = route.scores[part]
+        row[f"{part}_segments"] = [list(s) for s in route.segments[part]]
+    return row

@@ -56,3 +56,15 @@ def sound_events(
                 }
             )
     return sorted(events, key=lambda e: (e["onset_s"], -e["max_score"]))
+
+
+SOUND_EVENT_FIELDS = [
+    pa.field("events", pa.list_(EVENT_TYPE), metadata={"description": "labels with onset/offset, by onset"}),
+    pa.field("labels", pa.list_(pa.string()), metadata={"description": "distinct event labels, best first"}),
+    pa.field("threshold", pa.float64(), metadata={"unit": "probability"}),
+]
+
+
+def sound_event_row(events: list[dict], threshold: float) -> dict:
+    best_first = sorted(events, key=lambda e: -e["max_score"])
+    return {"events": events, "labels": list(dict.fromkeys(e["label"] for e in best_first)), "threshold": threshold}

@@ -187,12 +187,31 @@ def place(x: np.ndarray, total: int, offset: int) -> np.ndarray:
     return out
 
 
-def mix(reference: np.ndarray, sr: int, *layers: tuple[np.ndarray, float]) -> np.ndarray:
-    """Sum ``reference`` with layers whose active RMS sits ``rel_db`` relative to it."""
+def level_curve(n: int, sr: int, points: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Per-sample linear gain through (seconds, dB) breakpoints, interpolated in dB, held at the ends."""
+    times, dbs = zip(*points)
+    return 10.0 ** (np.interp(np.arange(n) / sr, times, dbs) / 20.0)
+
+
+Level = float | Sequence[tuple[float, float]]  # a constant dB, or (seconds, dB) breakpoints
+
+
+def mix(reference: np.ndarray, sr: int, *layers: tuple[np.ndarray, Level]) -> np.ndarray:
+    """Sum ``reference`` with layers whose active RMS sits ``level`` dB relative to it.
+
+    ``level`` is a number, or a timeline of (seconds, dB) breakpoints (e.g. a music bed at 0 dB
+    before the speech starts, ducked to -8 dB under it). The reference level is the active RMS of
+    ``reference`` (its non-pause parts), so "0 dB" during a lead-in means "as loud as the voice
+    will be"."""
     ref_level = active_rms(reference, sr)
     out = reference.copy()
-    for layer, rel_db in layers:
-        out += layer * (ref_level * db_gain(rel_db) / active_rms(layer, sr))
+    for layer, level in layers:
+        gain = ref_level / active_rms(layer, sr)
+        if isinstance(level, (int, float)):
+            out += layer * (gain * db_gain(level))
+        else:
+            curve = level_curve(len(layer), sr, level)
+            out += layer * (gain * (curve[:, None] if layer.ndim == 2 else curve))
     return out
 
 
@@ -238,27 +257,29 @@ def rain(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
     return hiss / rms(hiss) + 0.6 * drops / (rms(drops) + 1e-12)
 
 
-def footsteps(seconds: float, sr: int, rng: np.random.Generator, pace: float = 1.8) -> np.ndarray:
-    """Hard-soled footsteps on a wooden floor: heel thud plus toe scuff, with a little room."""
+def footsteps(seconds: float, sr: int, rng: np.random.Generator, pace: float = 1.8,
+              start: float = 0.25) -> np.ndarray:
+    """Hard-soled shoes on a hard floor: a sharp heel strike per step (a low-passed noise burst
+    with a bright click), the two feet slightly different in level, in a small reverberant room."""
     n = int(seconds * sr)
     out = np.zeros(n)
-    heel_len, toe_len = int(0.12 * sr), int(0.06 * sr)
-    t_heel, t_toe = np.arange(heel_len) / sr, np.arange(toe_len) / sr
-    lowpass = signal.butter(2, 900, "lowpass", fs=sr, output="sos")
-    scuff_band = signal.butter(2, (1200, 4000), "bandpass", fs=sr, output="sos")
-    t = 0.3
-    while t < seconds - 0.3:
+    heel_len = int(0.08 * sr)
+    t_heel = np.arange(heel_len) / sr
+    lowpass = signal.butter(2, 2500, "lowpass", fs=sr, output="sos")
+    highpass = signal.butter(2, 2000, "highpass", fs=sr, output="sos")
+    t, step = start, 0
+    while t < seconds - 0.2:
         i = int(t * sr)
-        heel = signal.sosfilt(lowpass, rng.standard_normal(heel_len)) * np.exp(-t_heel / 0.025)
-        heel += 0.8 * np.sin(2 * np.pi * 95 * t_heel) * np.exp(-t_heel / 0.035)
-        toe = signal.sosfilt(scuff_band, rng.standard_normal(toe_len)) * np.exp(-t_toe / 0.012)
-        gain = rng.uniform(0.75, 1.0)
+        heel = signal.sosfilt(lowpass, rng.standard_normal(heel_len)) * np.exp(-t_heel / 0.015)
+        heel += 0.5 * signal.sosfilt(highpass, rng.standard_normal(heel_len)) * np.exp(-t_heel / 0.003)
+        gain = rng.uniform(0.6, 1.0) * (1.0 if step % 2 else 0.8)
         out[i : i + heel_len] += gain * heel[: n - i]
-        j = i + int(0.09 * sr)
-        out[j : j + toe_len] += 0.35 * gain * toe[: max(0, n - j)]
-        t += 1.0 / pace + rng.uniform(-0.04, 0.04)
-    room = rng.standard_normal(int(0.35 * sr)) * np.exp(-np.arange(int(0.35 * sr)) / (0.07 * sr))
-    return out + 0.05 * signal.fftconvolve(out, room)[:n]
+        t += (1.0 / pace) * (1.0 + rng.uniform(-0.05, 0.05))
+        step += 1
+    tail = int(0.75 * sr)  # room reverberation, RT60 about 0.25 s
+    room = rng.standard_normal(tail) * np.exp(-np.arange(tail) / (0.25 / 6.9 * sr))
+    wet = signal.fftconvolve(out, room)[:n]
+    return out + 0.3 * wet * np.max(np.abs(out)) / (np.max(np.abs(wet)) + 1e-12)
 
 
 def smoke_alarm(seconds: float, sr: int, freq: float = 3100.0) -> np.ndarray:
@@ -269,6 +290,25 @@ def smoke_alarm(seconds: float, sr: int, freq: float = 3100.0) -> np.ndarray:
     smooth = np.hanning(int(0.01 * sr))  # 5 ms edges, no clicks
     gate = np.convolve(gate, smooth / smooth.sum(), mode="same")
     return np.sin(2 * np.pi * freq * t) * gate
+
+
+def siren_passing(seconds: float, sr: int, rng: np.random.Generator, period: float = 4.0,
+                  low: float = 650.0, high: float = 1550.0, speed: float = 15.0,
+                  distance: float = 20.0) -> np.ndarray:
+    """An emergency-vehicle 'wail' siren driving past at ``speed`` m/s, closest (``distance`` m)
+    at mid-clip: the pitch glides between ``low`` and ``high`` every ``period`` s, with Doppler
+    shift and 1/distance loudness, over a faint low street rumble."""
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    along = (t - seconds / 2) * speed  # metres past the closest point
+    range_m = np.sqrt(along**2 + distance**2)
+    freq = low + (high - low) * (0.5 - 0.5 * np.cos(2 * np.pi * t / period))
+    freq = freq * 343.0 / (343.0 + speed * along / range_m)  # Doppler: higher approaching
+    phase = 2 * np.pi * np.cumsum(freq) / sr
+    tone = sum(amp * np.sin(k * phase) for k, amp in ((1, 1.0), (2, 0.3), (3, 0.2), (4, 0.1)))
+    tone *= distance / range_m
+    rumble = signal.sosfilt(signal.butter(2, 300, "lowpass", fs=sr, output="sos"), pink_noise(n, rng))
+    return tone + rumble * rms(tone) * db_gain(-25.0) / rms(rumble)
 
 
 # --------------------------------------------------------------------------
@@ -603,11 +643,14 @@ def song_jazz_trio(synth: Synth, seconds: float, sr: int) -> np.ndarray:
     return synth.render(parts, bpm, seconds, sr)
 
 
-def song_rock_live(synth: Synth, seconds: float, sr: int) -> np.ndarray:
-    """Loud rock band in E, 128 bpm: overdriven power chords, picked bass, drums."""
+def song_rock_live(synth: Synth, seconds: float, sr: int, bars: int | None = None) -> np.ndarray:
+    """Loud rock band in E, 128 bpm: overdriven power chords, picked bass, drums.
+
+    With ``bars``, the band plays that many bars and then ends the song on one long E5 chord
+    with a crash (the rest of the ``seconds`` is that chord ringing out)."""
     bpm, bpc, tonic = 128, 4.0, 40
     beats = seconds * bpm / 60 + 1
-    chords = chords_for((0, 5, 3, 4), beats, bpc)  # i(E5) C5 A5 B5 as power chords
+    chords = chords_for((0, 5, 3, 4), beats if bars is None else bars * bpc, bpc)  # E5 C5 A5 B5
     power = []  # root, fifth and octave, struck in a driving rhythm
     for i, root in enumerate(chords):
         low = scale_pitch(tonic + 12, MINOR, root)
@@ -615,10 +658,18 @@ def song_rock_live(synth: Synth, seconds: float, sr: int) -> np.ndarray:
             for pitch in (low, low + 7, low + 12):
                 power.append(Note(i * bpc + hit, 0.45, pitch, 100))
     rock = {KICK: (0, 0.5, 2, 2.5), SNARE: (1, 3), OPEN_HAT: tuple(k / 2 for k in range(8))}
+    bass = bass_line(chords, tonic, MINOR, bpc, tuple((k / 2, 0) for k in range(8)), 100)
+    drums = drum_groove(len(chords), 4, rock, velocity=110, crash_every=2)
+    if bars is not None:
+        end, held = bars * bpc, 3.0  # the final chord, held for three beats, then rings out
+        low = scale_pitch(tonic + 12, MINOR, 0)
+        power += [Note(end, held, pitch, 110) for pitch in (low, low + 7, low + 12)]
+        bass.append(Note(end, held, tonic, 105))
+        drums += [Note(end, 2.0, CRASH, 120), Note(end, 0.5, KICK, 120)]
     parts = [
         Part(29, 0, power, volume=105, pan=44),
-        Part(34, 1, bass_line(chords, tonic, MINOR, bpc, tuple((k / 2, 0) for k in range(8)), 100)),
-        Part(0, DRUMS, drum_groove(len(chords), 4, rock, velocity=110, crash_every=2), volume=115),
+        Part(34, 1, bass),
+        Part(0, DRUMS, drums, volume=115),
     ]
     return synth.render(parts, bpm, seconds, sr)
 
@@ -664,17 +715,25 @@ def song_flamenco(synth: Synth, seconds: float, sr: int) -> np.ndarray:
     return synth.render(parts, bpm, seconds, sr)
 
 
-def song_accordion_waltz(synth: Synth, seconds: float, sr: int, seed: int) -> np.ndarray:
-    """Musette waltz in F major, 3/4 at 150 bpm: accordion melody with oom-pah-pah."""
+def song_accordion_waltz(synth: Synth, seconds: float, sr: int, seed: int,
+                         bars: int | None = None) -> np.ndarray:
+    """Musette waltz in F major, 3/4 at 150 bpm: accordion melody with oom-pah-pah.
+
+    With ``bars``, the waltz plays that many bars and ends on a held F major chord."""
     rng = np.random.default_rng(seed)
     bpm, bpc, tonic = 150, 3.0, 53
-    chords = chords_for((0, 4, 4, 0, 3, 0, 4, 0), seconds * bpm / 60 + 1, bpc)
+    beats = seconds * bpm / 60 + 1 if bars is None else bars * bpc
+    chords = chords_for((0, 4, 4, 0, 3, 0, 4, 0), beats, bpc)
     rhythm = ((0.0, 1.0), (1.0, 0.5), (1.5, 0.5), (2.0, 1.0))
-    parts = [
-        Part(21, 0, melody(rng, chords, tonic + 12, MAJOR, bpc, rhythm, velocity=96), pan=60),
-        Part(21, 1, block_chords(chords, tonic + 12, MAJOR, bpc, 3, 62, hits=(1.0, 2.0), hit_len=0.5)),
-        Part(21, 2, bass_line(chords, tonic - 12, MAJOR, bpc, ((0.0, 0),), velocity=80)),
-    ]
+    tune = melody(rng, chords, tonic + 12, MAJOR, bpc, rhythm, velocity=96)
+    comp = block_chords(chords, tonic + 12, MAJOR, bpc, 3, 62, hits=(1.0, 2.0), hit_len=0.5)
+    bass = bass_line(chords, tonic - 12, MAJOR, bpc, ((0.0, 0),), velocity=80)
+    if bars is not None:
+        end, held = bars * bpc, 2.0
+        tune.append(Note(end, held, tonic + 24, 100))
+        comp += [Note(end, held, scale_pitch(tonic + 12, MAJOR, d), 70) for d in chord_degrees(0)]
+        bass.append(Note(end, held, tonic - 12, 85))
+    parts = [Part(21, 0, tune, pan=60), Part(21, 1, comp), Part(21, 2, bass)]
     return synth.render(parts, bpm, seconds, sr, beats_per_bar=3)
 
 
@@ -695,15 +754,6 @@ def gm_birds(synth: Synth, seconds: float, sr: int, seed: int, stereo: bool = Fa
             t += rng.uniform(0.3, 1.0)
         parts.append(Part(123, channel, notes, pan=pan))
     return synth.render(parts, SECONDS_PER_BEAT_60, seconds, sr, stereo=stereo)
-
-
-def gm_helicopter(synth: Synth, seconds: float, sr: int) -> np.ndarray:
-    """A helicopter (GM 125) flying past: swelling, panning, pitch dropping (Doppler)."""
-    extra = ramp(11, 0.0, seconds * 0.5, 25, 127) + ramp(11, seconds * 0.5, seconds, 127, 35)
-    extra += ramp(10, 0.0, seconds, 10, 118)
-    extra += [(seconds * k / 32, mido.Message("pitchwheel", pitch=700 - 1400 * k // 32)) for k in range(33)]
-    part = Part(125, 0, [Note(0.0, seconds + 1, 60, 120)], extra=extra)
-    return synth.render([part], SECONDS_PER_BEAT_60, seconds, sr)
 
 
 def gm_applause(synth: Synth, seconds: float, sr: int, swell: bool = True) -> np.ndarray:
@@ -784,16 +834,18 @@ def clip_birds(synth: Synth) -> Clip:
     )
 
 
-def clip_helicopter(synth: Synth) -> Clip:
-    """00A: a helicopter fly-by."""
-    audio = gm_helicopter(synth, 8.0, SR)
+def clip_siren(synth: Synth) -> Clip:
+    """00A: an ambulance siren driving past."""
+    audio = siren_passing(8.0, SR, np.random.default_rng(2002))
     return Clip(
-        "demo-helicopter-01", "00A", fade(audio, SR), SR, FLAC,
-        title="Helicopter flyover",
-        description="Rescue helicopter passing low over the house.",
-        tags=("helicopter", "aircraft", "engine", "flyover"), license=licence(soundfont=True),
-        what="A helicopter (GM Helicopter, 125) approaching, passing overhead and moving away: "
-             "rotor sound swells to the middle of the clip and fades, with a slight pitch drop.",
+        "demo-siren-01", "00A", fade(audio, SR), SR, FLAC,
+        title="Ambulance going past",
+        description="An ambulance with its siren on drives past on the street below the window.",
+        tags=("siren", "ambulance", "emergency vehicle", "street"), license=licence(),
+        what="An emergency-vehicle 'wail' siren (numpy: a tone with harmonics gliding between 650 and "
+             "1550 Hz and back every 4 s) driving past at about 15 m/s: it grows louder as it approaches, "
+             "is closest at 4 s, then fades, its pitch dropping slightly as it passes (Doppler); a faint "
+             "low street rumble about 25 dB down. No speech or music.",
     )
 
 
@@ -884,20 +936,22 @@ def clip_jazz_phone(synth: Synth) -> Clip:
 
 
 def clip_rock_applause(synth: Synth) -> Clip:
-    """0MA: live rock band and a cheering audience."""
-    seconds = 9.0
-    music = song_rock_live(synth, seconds, SR)
-    n = len(music)
-    swell = envelope(n, ((0, 0.5), (0.6, 0.5), (0.85, 1.0), (1, 1.0)))
-    crowd = gm_applause(synth, seconds, SR, swell=False) * swell
+    """0MA: the end of a live rock song and the audience cheering it."""
+    seconds, bars = 9.0, 3  # 3 bars at 128 bpm = 5.6 s, then the last chord
+    music = song_rock_live(synth, seconds, SR, bars=bars)
+    last_chord = bars * 4 * 60 / 128
+    crowd = gm_applause(synth, seconds, SR, swell=False)
+    crowd_level = ((0.0, -12.0), (last_chord, -12.0), (last_chord + 0.6, 0.0))
     return Clip(
-        "demo-rock-live-01", "0MA", fade(mix(music, SR, (crowd, -6.0)), SR), SR, FLAC,
+        "demo-rock-live-01", "0MA", fade(mix(music, SR, (crowd, crowd_level)), SR), SR, FLAC,
         title="Encore - live at the Roxy",
         description="Audience recording of the encore, crowd going wild.",
         tags=("rock", "live", "concert", "crowd", "applause"), license=licence(soundfont=True),
-        what="Rock band in E at 128 bpm (overdriven guitar power chords GM 29, picked bass GM 34, "
-             "drum kit on channel 10 with crashes) for the whole clip, with audience applause "
-             "(GM 126) mixed about 6 dB below the music and growing louder over the last 3.5 s.",
+        what="The end of a rock song played live: a band in E at 128 bpm (overdriven guitar power chords "
+             "GM 29, picked bass GM 34, drum kit on channel 10 with crashes) plays for 5.6 s and ends on a "
+             "final E5 chord with a crash that rings out by about 7.5 s. Audience applause (GM 126) is "
+             "audible about 12 dB below the band during the song, swells to the band's level over 0.6 s "
+             "as the last chord hits and goes on to the end of the clip (9 s).",
     )
 
 
@@ -985,132 +1039,171 @@ EN_RAIN_TEXT = ("It has been raining all afternoon, so the football match has be
 IT_TEXT = ("Sto camminando verso la stazione adesso. Arrivo tra cinque minuti, "
            "aspettami davanti alla biglietteria, per favore.")
 PT_TEXT = ("Atenção, por favor. O alarme de incêndio foi ativado. "
-           "Dirijam-se calmamente para a saída mais próxima e não usem os elevadores.")
+           "Dirijam-se calmamente para a saída mais próxima.")
+
+
+RAIN_DB = -15.0  # rain relative to the voice
 
 
 def clip_speech_rain(synth: Synth) -> Clip:
-    """S0A: English speech with rain, speech 10 dB above the rain."""
-    speech = speech_clip(synth, "en-gb+m2", EN_RAIN_TEXT)
+    """S0A: English voice memo in the rain: 2.2 s of rain, then speech 15 dB above it."""
+    lead_in = 2.2
+    speech = speech_clip(synth, "en-gb+m2", EN_RAIN_TEXT, max_seconds=CLIP_SECONDS - lead_in - 0.4,
+                         lead_in=lead_in)
     bed = rain(seconds_of(speech, SR), SR, np.random.default_rng(5001))
     return Clip(
-        "demo-speech-rain-en-01", "S0A", fade(mix(speech, SR, (bed, -10.0)), SR), SR, FLAC,
+        "demo-speech-rain-en-01", "S0A", fade(mix(speech, SR, (bed, RAIN_DB)), SR), SR, FLAC,
         title="Match postponed - voice memo",
         description="Voice memo for the team, recorded outside under the shelter.",
         tags=("voice memo", "football", "rain", "outdoors"), license=licence(speech=True),
-        what=f"One male voice (espeak-ng, en-gb+m2), English, speaking: \"{EN_RAIN_TEXT}\" over steady "
-             "rain (filtered noise with droplet ticks) for the whole clip; speech about 10 dB above the rain.",
+        what="Steady rain (filtered noise with droplet ticks) for the whole clip, alone for the first "
+             f"{lead_in:.1f} s; then one male voice (espeak-ng, en-gb+m2), English, speaking: "
+             f"\"{EN_RAIN_TEXT}\" Speech about {-RAIN_DB:.0f} dB above the rain.",
     )
 
 
 def clip_speech_footsteps(synth: Synth) -> Clip:
-    """S0A: Italian speech while walking, speech 6 dB above the footsteps."""
-    speech = speech_clip(synth, "it+f2", IT_TEXT)
+    """S0A: Italian voice message while walking: 2.5 s of footsteps, then speech 6 dB above them."""
+    lead_in = 2.5
+    speech = speech_clip(synth, "it+f2", IT_TEXT, max_seconds=CLIP_SECONDS - lead_in - 0.4, lead_in=lead_in)
     steps = footsteps(seconds_of(speech, SR), SR, np.random.default_rng(5002))
     return Clip(
         "demo-speech-steps-it-01", "S0A", fade(mix(speech, SR, (steps, -6.0)), SR), SR, FLAC,
         title="Messaggio vocale - sto arrivando",
         description="Vocale inviato camminando nel corridoio della stazione.",
         tags=("messaggio vocale", "italiano", "passi"), license=licence(speech=True),
-        what=f"One female voice (espeak-ng, it+f2), Italian, speaking: \"{IT_TEXT}\" with hard-soled "
-             "footsteps on a wooden floor (about 1.8 steps per second) throughout; speech about 6 dB "
-             "above the footsteps.",
+        what="Hard-soled footsteps on a hard floor in a small reverberant room (about 1.8 steps per "
+             f"second) for the whole clip, alone for the first {lead_in:.1f} s and audible in the pauses; "
+             f"then one female voice (espeak-ng, it+f2), Italian, speaking: \"{IT_TEXT}\" Speech about "
+             "6 dB above the footsteps.",
     )
 
 
 def clip_speech_alarm(synth: Synth) -> Clip:
-    """S0A: Portuguese evacuation announcement over a beeping alarm, speech 8 dB above."""
-    speech = speech_clip(synth, "pt+m4", PT_TEXT)
+    """S0A: Portuguese evacuation announcement that starts after the alarm's first three beeps."""
+    lead_in = 2.8  # the alarm's first three beeps end at 2.7 s
+    speech = speech_clip(synth, "pt+m4", PT_TEXT, max_seconds=CLIP_SECONDS - lead_in - 0.3, lead_in=lead_in,
+                         tail=0.3)
     beeps = smoke_alarm(seconds_of(speech, SR), SR, freq=2900.0)
     return Clip(
         "demo-speech-alarm-pt-01", "S0A", fade(mix(speech, SR, (beeps, -8.0)), SR), SR, FLAC,
         title="Evacuation drill announcement",
         description="PA announcement during the fire drill, Lisbon office.",
         tags=("announcement", "fire drill", "alarm", "portuguese"), license=licence(speech=True),
-        what=f"One male voice (espeak-ng, pt+m4), Portuguese, speaking: \"{PT_TEXT}\" over a fire alarm "
-             "beeping a 2900 Hz tone (three 0.5 s beeps then a pause, repeated); speech about 8 dB "
-             "above the beeps.",
+        what="A fire alarm beeping a 2900 Hz tone (three 0.5 s beeps then a 1.5 s pause, repeated) for "
+             f"the whole clip, alone for the first three beeps; at {lead_in:.1f} s one male voice "
+             f"(espeak-ng, pt+m4), Portuguese, starts speaking: \"{PT_TEXT}\" Speech about 8 dB above "
+             "the beeps.",
     )
 
 
 EN_PODCAST_TEXT = ("Hi everyone, and welcome back to the show. Today we are talking about "
-                   "growing tomatoes on a small balcony, even with only a few hours of sun.")
-CMN_RADIO_TEXT = "听众朋友们，晚上好。这里是城市音乐电台，下面请听一首歌。"
+                   "growing tomatoes on a small balcony.")
+CMN_RADIO_TEXT = "听众朋友们，晚上好。下面请听一首歌。"
 
 
 def clip_podcast(synth: Synth) -> Clip:
-    """SM0: English podcast intro over a music bed, speech 8 dB above the music."""
-    speech = speech_clip(synth, "en-us+f3", EN_PODCAST_TEXT)
+    """SM0: podcast intro: 2.5 s of theme music, then the host over the music ducked 10 dB below."""
+    lead_in = 2.5
+    speech = speech_clip(synth, "en-us+f3", EN_PODCAST_TEXT, max_seconds=CLIP_SECONDS - lead_in - 0.4,
+                         lead_in=lead_in)
     music = song_lofi(synth, seconds_of(speech, SR), SR)
+    duck = ((0.0, 0.0), (lead_in - 0.3, 0.0), (lead_in + 0.2, -10.0))
     return Clip(
-        "demo-podcast-en-01", "SM0", fade(mix(speech, SR, (music, -8.0)), SR), SR, FLAC,
+        "demo-podcast-en-01", "SM0", fade(mix(speech, SR, (music, duck)), SR), SR, FLAC,
         title="Balcony Gardening Podcast - Ep. 12 intro",
         description="Episode intro: small-space tomato growing.",
         tags=("podcast", "gardening", "english", "intro"), license=licence(speech=True, soundfont=True),
-        what=f"One female voice (espeak-ng, en-us+f3), English, speaking: \"{EN_PODCAST_TEXT}\" over a "
-             "mellow music bed for the whole clip (electric piano GM 4, acoustic bass GM 32, soft drums on "
-             "channel 10; D major, 84 bpm); speech about 8 dB above the music.",
+        what="A mellow theme tune (electric piano GM 4, acoustic bass GM 32, soft drums on channel 10; "
+             f"D major, 84 bpm) plays alone for the first {lead_in:.1f} s at the level the voice will have, "
+             "then is ducked to about 10 dB below the speech and continues under it to the end; one female "
+             f"voice (espeak-ng, en-us+f3), English, speaking: \"{EN_PODCAST_TEXT}\"",
     )
 
 
 def clip_radio_cmn(synth: Synth) -> Clip:
-    """SM0: Mandarin radio host over flute-and-harp music, speech 6 dB above the music."""
-    speech = speech_clip(synth, "cmn", CMN_RADIO_TEXT)
-    music = song_pentatonic(synth, seconds_of(speech, SR), SR, seed=6002)
+    """SM0: Mandarin radio host over a song's intro; the song comes up to full level after her."""
+    speech = speech_clip(synth, "cmn", CMN_RADIO_TEXT, max_seconds=6.4)
+    speech_end = seconds_of(speech, SR) - 0.4
+    speech = fit_length(speech, int(CLIP_SECONDS * SR))
+    music = song_pentatonic(synth, CLIP_SECONDS, SR, seed=6002)
+    level = ((0.0, -8.0), (speech_end + 0.1, -8.0), (speech_end + 0.8, 0.0))
     return Clip(
-        "demo-radio-cmn-01", "SM0", fade(mix(speech, SR, (music, -6.0)), SR), SR, FLAC,
+        "demo-radio-cmn-01", "SM0", fade(mix(speech, SR, (music, level)), SR), SR, FLAC,
         title="城市音乐电台 - 晚间节目",
         description="Evening radio show, host introduces the next song.",
         tags=("radio", "mandarin", "host", "music"), license=licence(speech=True, soundfont=True),
-        what=f"One voice (espeak-ng, cmn), Mandarin Chinese, speaking: \"{CMN_RADIO_TEXT}\" (\"Good evening, "
-             "dear listeners. This is City Music Radio; now, please listen to a song.\") over calm "
-             "music for the whole clip (flute GM 73, harp GM 46, strings GM 48; E major pentatonic, 70 bpm); "
-             "speech about 6 dB above the music.",
+        what=f"One voice (espeak-ng, cmn), Mandarin Chinese, speaking from 0.4 s to {speech_end:.1f} s: "
+             f"\"{CMN_RADIO_TEXT}\" (\"Good evening, dear listeners. Now, please listen to a song.\") over "
+             "the intro of a calm song (flute GM 73, harp GM 46, strings GM 48; E major pentatonic, 70 bpm) "
+             "about 8 dB below the voice; when she stops, the song comes up to the voice's level over "
+             "0.7 s and plays alone to the end of the 10 s clip.",
     )
 
 
-ES_BEACH_TEXT = ("¡Hola desde la playa! Hace un día precioso, el agua está muy tranquila "
-                 "y estamos escuchando a un guitarrista en el paseo.")
-FR_MARKET_TEXT = ("Nous sommes au marché du dimanche matin. Il y a du fromage, du pain frais "
-                  "et des fleurs, et un musicien joue de l'accordéon juste à côté.")
+ES_BEACH_TEXT = ("¡Hola desde la playa! Hace un día precioso y estamos escuchando "
+                 "a un guitarrista en el paseo.")
+FR_MARKET_TEXT = ("Nous sommes au marché du dimanche matin. Écoutez, un musicien joue "
+                  "de l'accordéon juste à côté.")
 
 
 def clip_beach_vlog(synth: Synth) -> Clip:
-    """SMA: Spanish vlog on a beach: speech, guitar (-8 dB) and waves (-10 dB). OGG Vorbis."""
-    speech = speech_clip(synth, "es+f4", ES_BEACH_TEXT)
-    seconds = seconds_of(speech, SR)
-    music = song_flamenco(synth, seconds, SR)
-    waves = gm_seashore(synth, seconds, SR)
+    """SMA: Spanish beach vlog: waves, then speech, then the guitarist she mentions. OGG Vorbis."""
+    lead_in = 2.2
+    speech = speech_clip(synth, "es+f4", ES_BEACH_TEXT, max_seconds=5.6, lead_in=lead_in, tail=0.0)
+    speech_end = seconds_of(speech, SR)
+    speech = fit_length(speech, int(CLIP_SECONDS * SR))
+    music = song_flamenco(synth, CLIP_SECONDS, SR)
+    waves = gm_seashore(synth, CLIP_SECONDS, SR)
+    talk, after = (lead_in - 0.3, lead_in + 0.2), (speech_end + 0.1, speech_end + 0.6)
+    guitar_level = ((0.0, -14.0), (talk[0], -14.0), (talk[1], -8.0), (after[0], -8.0), (after[1], 0.0))
+    waves_level = ((0.0, 0.0), (talk[0], 0.0), (talk[1], -10.0))
+    audio = mix(speech, SR, (music, guitar_level), (waves, waves_level))
     return Clip(
-        "demo-beach-vlog-es-01", "SMA", fade(mix(speech, SR, (music, -8.0), (waves, -10.0)), SR), SR, OGG,
+        "demo-beach-vlog-es-01", "SMA", fade(audio, SR), SR, OGG,
         title="Vlog: un día en la playa",
         description="Saludo desde el paseo marítimo, con un guitarrista tocando al lado.",
         tags=("vlog", "playa", "guitarra", "español"), license=licence(speech=True, soundfont=True),
-        what=f"One female voice (espeak-ng, es+f4), Spanish, speaking: \"{ES_BEACH_TEXT}\" with Spanish-style "
-             "nylon-guitar strumming (GM 24, Am-G-F-E, 100 bpm) and castanets/claps, plus waves on a beach "
-             "(GM Seashore, 122), all throughout. Levels: speech 0 dB, guitar -8 dB, waves -10 dB. OGG Vorbis.",
+        what="Waves on a beach (GM Seashore, 122) and Spanish-style nylon-guitar strumming (GM 24, "
+             "Am-G-F-E, 100 bpm, with castanets/claps) for the whole 10 s. Levels relative to the voice: "
+             f"for the first {lead_in:.1f} s the camera faces the sea (waves 0 dB, guitar faint at -14 dB); "
+             f"from {lead_in:.1f} s to {speech_end:.1f} s one female voice (espeak-ng, es+f4), Spanish, "
+             f"speaks: \"{ES_BEACH_TEXT}\" (guitar -8 dB, waves -10 dB); then the camera turns to the "
+             "guitarist, whose playing comes up to 0 dB over the waves at -10 dB until the end. OGG Vorbis.",
     )
 
 
 def clip_market(synth: Synth) -> Clip:
-    """SMA: French speech at a market: accordion (-7 dB) and footsteps (-9 dB)."""
-    speech = speech_clip(synth, "fr-fr+m3", FR_MARKET_TEXT)
-    seconds = seconds_of(speech, SR)
-    music = song_accordion_waltz(synth, seconds, SR, seed=7002)
-    steps = footsteps(seconds, SR, np.random.default_rng(7003), pace=2.0)
+    """SMA: French speech at a market beside an accordionist, who ends his waltz to applause."""
+    lead_in, bars = 2.2, 6  # six bars of 3/4 at 150 bpm = 7.2 s
+    waltz_end = bars * 3 * 60 / 150
+    speech = speech_clip(synth, "fr-fr+m3", FR_MARKET_TEXT, max_seconds=waltz_end - lead_in,
+                         lead_in=lead_in, tail=0.0)
+    speech_end = seconds_of(speech, SR)
+    speech = fit_length(speech, int(CLIP_SECONDS * SR))
+    music = song_accordion_waltz(synth, CLIP_SECONDS, SR, seed=7002, bars=bars)
+    crowd = gm_applause(synth, CLIP_SECONDS, SR, swell=False)
+    talk = (lead_in - 0.3, lead_in + 0.2)
+    accordion_level = ((0.0, 0.0), (talk[0], 0.0), (talk[1], -8.0))
+    crowd_level = ((0.0, -60.0), (waltz_end + 0.3, -60.0), (waltz_end + 0.8, -2.0))
+    audio = mix(speech, SR, (music, accordion_level), (crowd, crowd_level))
     return Clip(
-        "demo-market-fr-01", "SMA", fade(mix(speech, SR, (music, -7.0), (steps, -9.0)), SR), SR, FLAC,
+        "demo-market-fr-01", "SMA", fade(audio, SR), SR, FLAC,
         title="Au marché du dimanche",
         description="Promenade au marché, un accordéoniste joue près des stands.",
         tags=("marché", "accordéon", "français", "ambiance"), license=licence(speech=True, soundfont=True),
-        what=f"One male voice (espeak-ng, fr-fr+m3), French, speaking: \"{FR_MARKET_TEXT}\" with a musette "
-             "waltz on accordion (GM 21, F major, 3/4 at 150 bpm) and footsteps passing, all throughout. "
-             "Levels: speech 0 dB, accordion -7 dB, footsteps -9 dB.",
+        what="A musette waltz on accordion (GM 21, F major, 3/4 at 150 bpm), alone for the first "
+             f"{lead_in:.1f} s at the level the voice will have; from {lead_in:.1f} s to {speech_end:.1f} s "
+             f"one male voice (espeak-ng, fr-fr+m3), French, speaks: \"{FR_MARKET_TEXT}\" with the "
+             f"accordion about 8 dB below him. The waltz ends on a held chord at {waltz_end:.1f} s and the "
+             "bystanders applaud (GM Applause, 126), swelling to about 2 dB below the voice's level by "
+             f"{waltz_end + 0.8:.1f} s and going on to the end of the 10 s clip.",
     )
 
 
 CLIP_BUILDERS: tuple[Callable[[Synth], Clip], ...] = (
     clip_silence, clip_room_tone,
-    clip_birds, clip_helicopter, clip_applause, clip_smoke_alarm,
+    clip_birds, clip_siren, clip_applause, clip_smoke_alarm,
     clip_piano, clip_guitar_strings, clip_band_long,
     clip_jazz_phone, clip_rock_applause,
     clip_speech_en, clip_speech_fr, clip_speech_de_mislabelled, clip_speech_es_window, clip_speech_cmn,
@@ -1208,10 +1301,9 @@ Everything is synthetic and deterministic:
 
 * speech: espeak-ng, in English, French, German, Spanish, Italian, Portuguese and
   Mandarin; the exact sentences are in the `what` column of `manifest.csv`;
-* music and General MIDI sound effects (birds, helicopter, applause, telephone,
-  seashore): MIDI built with `mido`, rendered by fluidsynth with the FluidR3_GM
+* music and General MIDI sound effects (birds, applause, telephone, seashore): MIDI built with `mido`, rendered by fluidsynth with the FluidR3_GM
   soundfont;
-* rain, footsteps, alarm beeps and the noise floor: numpy.
+* rain, footsteps, alarm beeps, a passing siren and the noise floor: numpy.
 
 Mixtures are summed in numpy at the levels stated per row (relative levels of the
 active, non-pause parts). Clips are peak-normalised to -2 dBFS (-3 dBFS for the
