@@ -17,6 +17,7 @@ DEMO_MANIFEST = Path(__file__).resolve().parent / "demo_corpus" / "manifest.csv"
 PER_SHARD_SELECTION = "group:ingest or group:experts"
 STATISTICS_SELECTION = "dataset_stats"
 DEMO_SHARD_SIZE = 12
+IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
 
 
 def _prepare_environment(data_root: str | None) -> dict[str, str]:
@@ -55,14 +56,16 @@ def register(manifest: str, prefix: str | None = None) -> list[str]:
     return list(shards)
 
 
-def _materialize(selection: str, partition: str | None = None) -> bool:
+def _materialize(selection: str, partition: str | None = None, label: str | None = None) -> bool:
+    # One process per run: the models load once and no step pays a fresh interpreter. Runs
+    # launched from the UI or a backfill keep Dagster's default multiprocess executor.
     command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "acav_assets.definitions",
-               "--select", selection]
+               "--select", selection, "--config-json", IN_PROCESS]
     if partition:
         command += ["--partition", partition]
     started = time.monotonic()
     result = subprocess.run(command, capture_output=True, text=True)
-    target = f"{selection} [{partition}]" if partition else selection
+    target = label or (f"{selection} [{partition}]" if partition else selection)
     if result.returncode != 0:
         print(f"FAILED {target} after {time.monotonic() - started:.0f} s; the run's log ends with:")
         print("\n".join((result.stdout + result.stderr).splitlines()[-40:]))
@@ -83,7 +86,7 @@ def materialize(shards: list[str] | None = None) -> bool:
     if not shards:
         print("no shards registered: run `acav-assets register MANIFEST` first")
         return False
-    ok = all([_materialize(PER_SHARD_SELECTION, shard) for shard in shards])
+    ok = all([_materialize(PER_SHARD_SELECTION, shard, f"shard {shard} (decode and experts)") for shard in shards])
     return _materialize(STATISTICS_SELECTION) and ok
 
 

@@ -22,8 +22,9 @@ STATUS_NOT_APPLICABLE = "not_applicable"
 
 
 def expert_struct_type(schema: pa.Schema) -> pa.StructType:
-    """An expert table's columns, less key and shard, as one struct."""
-    return pa.struct([f for f in schema if f.name not in ("key", "shard")])
+    """An expert table's columns, less key and shard, as one struct (all nullable: an expert that
+    did not apply to a clip has only a status)."""
+    return pa.struct([f.with_nullable(True) for f in schema if f.name not in ("key", "shard")])
 
 
 def evidence_schema(clips_schema: pa.Schema, experts: Mapping[str, pa.Schema]) -> pa.Schema:

@@ -36,8 +36,8 @@ def test_demo_corpus_covers_every_domain():
 def test_every_shard_and_the_statistics_materialise(demo_run):
     root, stdout = demo_run
     data = root / "data"
-    assert "materialised clips,acoustics [demo-00000]" in stdout
-    assert "materialised clips,acoustics [demo-00001]" in stdout and "materialised dataset_stats" in stdout
+    assert "materialised shard demo-00000 (decode and experts)" in stdout
+    assert "materialised shard demo-00001 (decode and experts)" in stdout and "materialised dataset_stats" in stdout
     assert "dagster dev -m acav_assets.definitions" in stdout  # tells where results are and how to look
     clips = pq.read_table(sorted((data / "clips").glob("*.parquet"))).to_pylist()
     assert len(clips) == 24 and all(c["status"] == "ok" for c in clips)

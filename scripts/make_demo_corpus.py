@@ -8,10 +8,16 @@ part).  Everything is synthesised locally and deterministically (fixed seeds):
 * speech with espeak-ng in several languages,
 * music and General MIDI sound effects with fluidsynth and the FluidR3_GM
   soundfont, from MIDI files built here with mido,
-* the remaining sounds (rain, footsteps, alarm beeps, noise floor) with numpy.
+* the remaining sounds (rain, footsteps, alarm beeps, a passing siren, noise
+  floor) with numpy.
 
-Components are mixed in numpy at stated relative levels and every clip (apart
-from the two silence clips) is peak-normalised.
+Components are mixed in numpy at stated relative levels, on realistic timelines
+in which every part of a clip's domain is clearly audible: each part either has
+a stretch of at least 2 s to itself (a sound- or music-only lead-in before the
+speech, a song that comes up when the host stops talking, applause after the
+last chord) or sits within a few dB of the main source. Every clip (apart from
+the two silence clips) is peak-normalised. ``scripts/check_demo_routing.py``
+checks the result against the packaged YAMNet tagger and the default routing.
 
 Usage::
 
@@ -221,12 +227,6 @@ def normalise_peak(x: np.ndarray, peak_dbfs: float) -> np.ndarray:
     return x * (db_gain(peak_dbfs) / peak) if peak > 0 else x
 
 
-def envelope(n: int, points: Sequence[tuple[float, float]]) -> np.ndarray:
-    """Piecewise-linear gain curve through (fraction of length, gain) points."""
-    xs, ys = zip(*points)
-    return np.interp(np.linspace(0.0, 1.0, n), xs, ys)
-
-
 # --------------------------------------------------------------------------
 # numpy sound sources
 # --------------------------------------------------------------------------
@@ -258,9 +258,10 @@ def rain(seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def footsteps(seconds: float, sr: int, rng: np.random.Generator, pace: float = 1.8,
-              start: float = 0.25) -> np.ndarray:
+              start: float = 0.25, rt60: float = 0.4) -> np.ndarray:
     """Hard-soled shoes on a hard floor: a sharp heel strike per step (a low-passed noise burst
-    with a bright click), the two feet slightly different in level, in a small reverberant room."""
+    with a bright click), the two feet slightly different in level, in a corridor whose
+    reverberation dies away in ``rt60`` seconds."""
     n = int(seconds * sr)
     out = np.zeros(n)
     heel_len = int(0.08 * sr)
@@ -276,8 +277,8 @@ def footsteps(seconds: float, sr: int, rng: np.random.Generator, pace: float = 1
         out[i : i + heel_len] += gain * heel[: n - i]
         t += (1.0 / pace) * (1.0 + rng.uniform(-0.05, 0.05))
         step += 1
-    tail = int(0.75 * sr)  # room reverberation, RT60 about 0.25 s
-    room = rng.standard_normal(tail) * np.exp(-np.arange(tail) / (0.25 / 6.9 * sr))
+    tail = int(3 * rt60 * sr)  # room reverberation: exponentially decaying noise
+    room = rng.standard_normal(tail) * np.exp(-np.arange(tail) / (rt60 / 6.9 * sr))
     wet = signal.fftconvolve(out, room)[:n]
     return out + 0.3 * wet * np.max(np.abs(out)) / (np.max(np.abs(wet)) + 1e-12)
 
@@ -756,10 +757,16 @@ def gm_birds(synth: Synth, seconds: float, sr: int, seed: int, stereo: bool = Fa
     return synth.render(parts, SECONDS_PER_BEAT_60, seconds, sr, stereo=stereo)
 
 
-def gm_applause(synth: Synth, seconds: float, sr: int, swell: bool = True) -> np.ndarray:
-    """A crowd applauding (GM 126, several layered voices), fading in and out."""
-    notes = [Note(0.05 * k, seconds + 1, pitch, 110) for k, pitch in enumerate((57, 60, 62, 65))]
-    extra = ramp(11, 0.0, 1.0, 50, 127) + ramp(11, seconds - 1.5, seconds, 127, 60) if swell else []
+def gm_applause(synth: Synth, seconds: float, sr: int, swell: bool = True, start: float = 0.0,
+                fade_out: bool = True) -> np.ndarray:
+    """A crowd applauding (GM 126, several layered voices) from ``start``; with ``swell`` it
+    rises over its first second and (with ``fade_out``) eases off over the last 1.5 s."""
+    notes = [Note(start + 0.05 * k, seconds + 1, pitch, 110) for k, pitch in enumerate((57, 60, 62, 65))]
+    extra = []
+    if swell:
+        extra += ramp(11, start, start + 1.0, 50, 127)
+        if fade_out:
+            extra += ramp(11, seconds - 1.5, seconds, 127, 60)
     return synth.render([Part(126, 0, notes, extra=extra)], SECONDS_PER_BEAT_60, seconds, sr)
 
 
@@ -937,21 +944,23 @@ def clip_jazz_phone(synth: Synth) -> Clip:
 
 def clip_rock_applause(synth: Synth) -> Clip:
     """0MA: the end of a live rock song and the audience cheering it."""
-    seconds, bars = 9.0, 3  # 3 bars at 128 bpm = 5.6 s, then the last chord
+    seconds, bars = CLIP_SECONDS, 3  # 3 bars at 128 bpm = 5.6 s, then the last chord
     music = song_rock_live(synth, seconds, SR, bars=bars)
     last_chord = bars * 4 * 60 / 128
     crowd = gm_applause(synth, seconds, SR, swell=False)
-    crowd_level = ((0.0, -12.0), (last_chord, -12.0), (last_chord + 0.6, 0.0))
+    ovation = gm_applause(synth, seconds, SR, start=last_chord + 0.2, fade_out=False)
+    audio = mix(music, SR, (crowd, -14.0), (ovation, -2.0))
     return Clip(
-        "demo-rock-live-01", "0MA", fade(mix(music, SR, (crowd, crowd_level)), SR), SR, FLAC,
+        "demo-rock-live-01", "0MA", fade(audio, SR), SR, FLAC,
         title="Encore - live at the Roxy",
         description="Audience recording of the encore, crowd going wild.",
         tags=("rock", "live", "concert", "crowd", "applause"), license=licence(soundfont=True),
         what="The end of a rock song played live: a band in E at 128 bpm (overdriven guitar power chords "
-             "GM 29, picked bass GM 34, drum kit on channel 10 with crashes) plays for 5.6 s and ends on a "
-             "final E5 chord with a crash that rings out by about 7.5 s. Audience applause (GM 126) is "
-             "audible about 12 dB below the band during the song, swells to the band's level over 0.6 s "
-             "as the last chord hits and goes on to the end of the clip (9 s).",
+             "GM 29, picked bass GM 34, drum kit on channel 10 with crashes) plays for "
+             f"{last_chord:.1f} s and ends on a final E5 chord with a crash, held for three beats and "
+             "then ringing out. Scattered audience applause (GM 126) about 14 dB below the band "
+             f"throughout; at {last_chord + 0.2:.1f} s the whole audience bursts into applause, rising over a "
+             "second to about 2 dB below the band's level and going on to the end of the 10 s clip.",
     )
 
 
@@ -1035,18 +1044,18 @@ def clip_speech_cmn(synth: Synth) -> Clip:
 
 
 EN_RAIN_TEXT = ("It has been raining all afternoon, so the football match has been postponed "
-                "until Sunday. Please check the club website for the new time.")
+                "until Sunday. Please check the club website.")
 IT_TEXT = ("Sto camminando verso la stazione adesso. Arrivo tra cinque minuti, "
            "aspettami davanti alla biglietteria, per favore.")
 PT_TEXT = ("Atenção, por favor. O alarme de incêndio foi ativado. "
            "Dirijam-se calmamente para a saída mais próxima.")
 
 
-RAIN_DB = -15.0  # rain relative to the voice
+RAIN_DB = -18.0  # rain relative to the voice
 
 
 def clip_speech_rain(synth: Synth) -> Clip:
-    """S0A: English voice memo in the rain: 2.2 s of rain, then speech 15 dB above it."""
+    """S0A: English voice memo in the rain: 2.2 s of rain, then speech 18 dB above it."""
     lead_in = 2.2
     speech = speech_clip(synth, "en-gb+m2", EN_RAIN_TEXT, max_seconds=CLIP_SECONDS - lead_in - 0.4,
                          lead_in=lead_in)
@@ -1063,19 +1072,19 @@ def clip_speech_rain(synth: Synth) -> Clip:
 
 
 def clip_speech_footsteps(synth: Synth) -> Clip:
-    """S0A: Italian voice message while walking: 2.5 s of footsteps, then speech 6 dB above them."""
+    """S0A: Italian voice message while walking: 2.5 s of footsteps, then speech 10 dB above them."""
     lead_in = 2.5
     speech = speech_clip(synth, "it+f2", IT_TEXT, max_seconds=CLIP_SECONDS - lead_in - 0.4, lead_in=lead_in)
     steps = footsteps(seconds_of(speech, SR), SR, np.random.default_rng(5002))
     return Clip(
-        "demo-speech-steps-it-01", "S0A", fade(mix(speech, SR, (steps, -6.0)), SR), SR, FLAC,
+        "demo-speech-steps-it-01", "S0A", fade(mix(speech, SR, (steps, -10.0)), SR), SR, FLAC,
         title="Messaggio vocale - sto arrivando",
         description="Vocale inviato camminando nel corridoio della stazione.",
         tags=("messaggio vocale", "italiano", "passi"), license=licence(speech=True),
-        what="Hard-soled footsteps on a hard floor in a small reverberant room (about 1.8 steps per "
+        what="Hard-soled footsteps in a station corridor (reverberation time about 0.4 s; about 1.8 steps per "
              f"second) for the whole clip, alone for the first {lead_in:.1f} s and audible in the pauses; "
              f"then one female voice (espeak-ng, it+f2), Italian, speaking: \"{IT_TEXT}\" Speech about "
-             "6 dB above the footsteps.",
+             "10 dB above the footsteps (the phone is held close to her mouth).",
     )
 
 
@@ -1156,7 +1165,7 @@ def clip_beach_vlog(synth: Synth) -> Clip:
     music = song_flamenco(synth, CLIP_SECONDS, SR)
     waves = gm_seashore(synth, CLIP_SECONDS, SR)
     talk, after = (lead_in - 0.3, lead_in + 0.2), (speech_end + 0.1, speech_end + 0.6)
-    guitar_level = ((0.0, -14.0), (talk[0], -14.0), (talk[1], -8.0), (after[0], -8.0), (after[1], 0.0))
+    guitar_level = ((0.0, -20.0), (talk[0], -20.0), (talk[1], -8.0), (after[0], -8.0), (after[1], 0.0))
     waves_level = ((0.0, 0.0), (talk[0], 0.0), (talk[1], -10.0))
     audio = mix(speech, SR, (music, guitar_level), (waves, waves_level))
     return Clip(
@@ -1166,11 +1175,14 @@ def clip_beach_vlog(synth: Synth) -> Clip:
         tags=("vlog", "playa", "guitarra", "español"), license=licence(speech=True, soundfont=True),
         what="Waves on a beach (GM Seashore, 122) and Spanish-style nylon-guitar strumming (GM 24, "
              "Am-G-F-E, 100 bpm, with castanets/claps) for the whole 10 s. Levels relative to the voice: "
-             f"for the first {lead_in:.1f} s the camera faces the sea (waves 0 dB, guitar faint at -14 dB); "
+             f"for the first {lead_in:.1f} s the camera faces the sea (waves 0 dB, the guitar barely audible at -20 dB); "
              f"from {lead_in:.1f} s to {speech_end:.1f} s one female voice (espeak-ng, es+f4), Spanish, "
              f"speaks: \"{ES_BEACH_TEXT}\" (guitar -8 dB, waves -10 dB); then the camera turns to the "
              "guitarist, whose playing comes up to 0 dB over the waves at -10 dB until the end. OGG Vorbis.",
     )
+
+
+ACCORDION_DB = -15.0  # the accordion under the speech, relative to the voice
 
 
 def clip_market(synth: Synth) -> Clip:
@@ -1182,11 +1194,10 @@ def clip_market(synth: Synth) -> Clip:
     speech_end = seconds_of(speech, SR)
     speech = fit_length(speech, int(CLIP_SECONDS * SR))
     music = song_accordion_waltz(synth, CLIP_SECONDS, SR, seed=7002, bars=bars)
-    crowd = gm_applause(synth, CLIP_SECONDS, SR, swell=False)
+    crowd = gm_applause(synth, CLIP_SECONDS, SR, start=waltz_end + 0.3, fade_out=False)
     talk = (lead_in - 0.3, lead_in + 0.2)
-    accordion_level = ((0.0, 0.0), (talk[0], 0.0), (talk[1], -8.0))
-    crowd_level = ((0.0, -60.0), (waltz_end + 0.3, -60.0), (waltz_end + 0.8, -2.0))
-    audio = mix(speech, SR, (music, accordion_level), (crowd, crowd_level))
+    accordion_level = ((0.0, 0.0), (talk[0], 0.0), (talk[1], ACCORDION_DB))
+    audio = mix(speech, SR, (music, accordion_level), (crowd, -2.0))
     return Clip(
         "demo-market-fr-01", "SMA", fade(audio, SR), SR, FLAC,
         title="Au marché du dimanche",
@@ -1195,9 +1206,10 @@ def clip_market(synth: Synth) -> Clip:
         what="A musette waltz on accordion (GM 21, F major, 3/4 at 150 bpm), alone for the first "
              f"{lead_in:.1f} s at the level the voice will have; from {lead_in:.1f} s to {speech_end:.1f} s "
              f"one male voice (espeak-ng, fr-fr+m3), French, speaks: \"{FR_MARKET_TEXT}\" with the "
-             f"accordion about 8 dB below him. The waltz ends on a held chord at {waltz_end:.1f} s and the "
-             "bystanders applaud (GM Applause, 126), swelling to about 2 dB below the voice's level by "
-             f"{waltz_end + 0.8:.1f} s and going on to the end of the 10 s clip.",
+             f"accordion about {-ACCORDION_DB:.0f} dB below him. The waltz ends on a chord held from "
+             f"{waltz_end:.1f} s to {waltz_end + 0.8:.1f} s; from {waltz_end + 0.3:.1f} s the bystanders "
+             "applaud (GM Applause, 126), rising over a second to about 2 dB below the voice's level and "
+             "going on to the end of the 10 s clip.",
     )
 
 
@@ -1301,14 +1313,22 @@ Everything is synthetic and deterministic:
 
 * speech: espeak-ng, in English, French, German, Spanish, Italian, Portuguese and
   Mandarin; the exact sentences are in the `what` column of `manifest.csv`;
-* music and General MIDI sound effects (birds, applause, telephone, seashore): MIDI built with `mido`, rendered by fluidsynth with the FluidR3_GM
-  soundfont;
+* music and General MIDI sound effects (birds, applause, telephone, seashore):
+  MIDI built with `mido`, rendered by fluidsynth with the FluidR3_GM soundfont;
 * rain, footsteps, alarm beeps, a passing siren and the noise floor: numpy.
 
-Mixtures are summed in numpy at the levels stated per row (relative levels of the
-active, non-pause parts). Clips are peak-normalised to -2 dBFS (-3 dBFS for the
-lossy MP3/OGG files), except the two `000` clips, which are digital silence and a
-noise floor at about -75 dBFS RMS.
+Mixtures are summed in numpy at the levels stated per row (relative to the
+active, non-pause parts of the main source, usually the voice), on timelines in
+which every part of the recorded domain is clearly audible: each part has a
+stretch of about 2 s or more to itself (e.g. rain before the voice memo starts,
+the song coming up after the radio host, applause after the last chord) or sits
+within a few dB of the main source. `python scripts/check_demo_routing.py`
+tags every clip with the packaged YAMNet tagger on 2 s windows, routes it with
+the default thresholds and compares the result with the `domain` column.
+
+Clips are peak-normalised to -2 dBFS (-3 dBFS for the lossy MP3/OGG files),
+except the two `000` clips, which are digital silence and a noise floor at
+about -75 dBFS RMS.
 
 `manifest.csv` columns: `audio` (path relative to this folder), `start`/`end`
 (seconds; empty means "use the whole file, cut into consecutive 10 s clips"),
