@@ -74,3 +74,26 @@ def test_runs_are_recorded_on_the_instance(demo_run):
     finally:
         os.environ.clear()
         os.environ.update(env)
+
+
+def test_experts_on_the_demo_corpus(demo_run):
+    root, _ = demo_run
+    data = root / "data"
+
+    def table(asset: str) -> list[dict]:
+        return pq.read_table(sorted((data / asset).glob("*.parquet"))).to_pylist()
+
+    routing = table("routing")
+    agreement = sum(r["domain"] == r["recorded_domain"] for r in routing) / len(routing)
+    assert len(routing) == 24 and agreement >= 0.9, agreement
+    speech = {r["key"].rsplit("_", 2)[0]: r for r in table("speech")}
+    assert speech["demo-speech-en-01_0"]["language"] == "en"
+    assert "station" in speech["demo-speech-en-01_0"]["transcript"].lower() or speech["demo-speech-en-01_0"]["words"] > 5
+    assert all(r["emotion"] == "unavailable" for r in speech.values() if r["status"] == "ok")
+    music = table("music")
+    assert music and all(r["status"] == "ok" for r in music)
+    events = table("sound_events")
+    assert any("Applause" in r["labels"] for r in events)
+    evidence = table("evidence")
+    assert len(evidence) == 24 and all(r["routed_domain"] for r in evidence)
+    assert not any(r["experts_failed"] for r in evidence)
