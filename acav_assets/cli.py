@@ -96,7 +96,7 @@ def print_stats() -> None:
     from acav_assets.defs.resources import AcavSettings
 
     database = AcavSettings.from_env().database
-    for table in ("dataset_stats", "shard_stats", "status_stats"):
+    for table in ("dataset_stats", "shard_stats", "status_stats", "domain_stats"):
         print(f"\n{table}\n" + markdown_table(sql_models.query(database, f"SELECT * FROM {table}")))
 
 

@@ -54,6 +54,8 @@ def test_every_shard_and_the_statistics_materialise(demo_run):
         (stats,) = con.execute("SELECT samples, hours, shards, clips_error FROM dataset_stats").fetchall()
         assert stats[0] == 24 and stats[2] == 2 and stats[3] == 0
         assert stats[1] == pytest.approx(sum(c["duration_s"] for c in clips) / 3600)
+        (domains,) = con.execute("SELECT domains FROM dataset_stats").fetchall()[0]
+        assert all(part in domains.split() for part in ("000=2", "00A=4", "S00=5")), domains
 
 
 def test_runs_are_recorded_on_the_instance(demo_run):

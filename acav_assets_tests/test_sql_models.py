@@ -3,7 +3,7 @@ import pytest
 
 from acav_assets import sql_models, storage
 from acav_assets.clip_decoding import CLIPS_SCHEMA
-from acav_assets.defs.assets import ACOUSTICS_SCHEMA
+from acav_assets.defs.assets import ACOUSTICS_SCHEMA, ROUTING_SCHEMA
 from acav_assets.defs.resources import SQL_MODELS_DIR
 
 
@@ -24,6 +24,7 @@ def sources(root: str) -> dict:
     return {
         "clips": sql_models.Source(storage.asset_glob(root, "clips"), CLIPS_SCHEMA),
         "acoustics": sql_models.Source(storage.asset_glob(root, "acoustics"), ACOUSTICS_SCHEMA),
+        "routing": sql_models.Source(storage.asset_glob(root, "routing"), ROUTING_SCHEMA),
     }
 
 

@@ -10,11 +10,13 @@ import pyarrow.compute as pc
 from acav_assets import acoustics, sql_models, storage
 from acav_assets.clip_decoding import CLIPS_SCHEMA, STATUS_OK, decode_shard
 from acav_assets.expert_tables import analyse_shard, expert_schema
+from acav_assets.routing import ROUTING_FIELDS
 from acav_assets.shard_plans import load_shard_plan
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import SQL_MODELS_DIR, AcavSettings
 
 ACOUSTICS_SCHEMA = expert_schema(acoustics.ACOUSTIC_FIELDS)
+ROUTING_SCHEMA = expert_schema(ROUTING_FIELDS)
 
 
 def column_schema(schema: pa.Schema) -> dg.TableSchema:
@@ -107,6 +109,7 @@ def sql_sources(settings: AcavSettings) -> dict[str, sql_models.Source]:
     return {
         "clips": sql_models.Source(settings.glob("clips"), CLIPS_SCHEMA),
         "acoustics": sql_models.Source(settings.glob("acoustics"), ACOUSTICS_SCHEMA),
+        "routing": sql_models.Source(settings.glob("routing"), ROUTING_SCHEMA),
     }
 
 
@@ -121,7 +124,7 @@ def markdown_table(table: pa.Table, digits: int = 4) -> str:
 
 @dg.asset(
     group_name="statistics",
-    deps=[clips, acoustics_asset],
+    deps=[clips, acoustics_asset, dg.AssetKey("routing")],
     kinds={"duckdb", "sql"},
     description="dbt_like_sql/ models built in DuckDB over all shards' Parquet: dataset_stats "
     "(Table 1 row), shard_stats, status_stats and analysis views.",
@@ -134,6 +137,7 @@ def dataset_stats(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
     stats = sql_models.query(settings.database, "SELECT * FROM dataset_stats")
     shards = sql_models.query(settings.database, "SELECT * FROM shard_stats")
     statuses = sql_models.query(settings.database, "SELECT * FROM status_stats")
+    domains = sql_models.query(settings.database, "SELECT * FROM domain_stats")
     row = stats.to_pylist()[0]
     return dg.MaterializeResult(
         metadata={
@@ -144,5 +148,6 @@ def dataset_stats(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
             "dataset_stats": dg.MetadataValue.md(markdown_table(stats)),
             "shard_stats": dg.MetadataValue.md(markdown_table(shards)),
             "status_stats": dg.MetadataValue.md(markdown_table(statuses)),
+            "domain_stats": dg.MetadataValue.md(markdown_table(domains)),
         }
     )

@@ -1,6 +1,6 @@
 -- materialized: table
 -- The dataset's row of Table 1 (hours, samples) plus decode and acoustics summaries.
--- domains and unique_tokens are filled by the routing and caption stages.
+-- domains: clips per routed domain; unique_tokens is filled by the caption stage.
 SELECT '{{ var('dataset_name') }}' AS dataset,
        count(*) FILTER (WHERE c.status = 'ok') AS samples,
        coalesce(sum(c.duration_s) FILTER (WHERE c.status = 'ok'), 0) / 3600.0 AS hours,
@@ -11,6 +11,6 @@ SELECT '{{ var('dataset_name') }}' AS dataset,
        (SELECT count(*) FROM {{ ref('acoustics') }} WHERE status = 'ok') AS clips_with_acoustics,
        (SELECT median(loudness_lufs) FROM {{ ref('acoustics') }} WHERE status = 'ok') AS median_loudness_lufs,
        (SELECT median(snr_db) FROM {{ ref('acoustics') }} WHERE status = 'ok') AS median_snr_db,
-       CAST(NULL AS VARCHAR) AS domains,
+       (SELECT string_agg(domain || '=' || clips, ' ' ORDER BY domain) FROM {{ ref('domain_stats') }}) AS domains,
        CAST(NULL AS BIGINT) AS unique_tokens
 FROM {{ ref('clips') }} AS c

@@ -1,0 +1,2 @@
+-- The routed domain of every tagged clip (view over Parquet).
+SELECT * FROM {{ source('routing') }}
