@@ -226,24 +226,23 @@ def read_manifest(location: str) -> list[SourceRow]:
     return [_validate_row(r, location, i, base) for i, r in enumerate(records, start=1)]
 
 
-def _source_ids(rows: list[SourceRow]) -> dict[str, str]:
-    """A source id per distinct audio file: the manifest's, else the file stem (made unique)."""
+def _derived_source_ids(rows: list[SourceRow]) -> dict[str, str]:
+    """A source id for each audio file whose rows name none: the file stem, made unique."""
     ids: dict[str, str] = {}
+    taken = {row.source_id for row in rows if row.source_id}
     for row in rows:
-        if row.audio in ids:
-            continue
-        if row.source_id:
-            ids[row.audio] = row.source_id
+        if row.source_id or row.audio in ids:
             continue
         stem = posixpath.splitext(posixpath.basename(row.audio))[0]
         try:
             candidate = sanitize_source_id(stem)
         except ClipKeyError:
             candidate = "source"
-        if candidate in ids.values() or candidate != stem:
+        if candidate in taken or candidate != stem:
             # Several files share a stem, or the name had to be changed: add a stable hash.
             candidate = f"{candidate}-{hashlib.sha1(row.audio.encode()).hexdigest()[:8]}"
         ids[row.audio] = candidate
+        taken.add(candidate)
     return ids
 
 
@@ -258,11 +257,11 @@ def plan_clips(
     than ``min_clip_seconds`` is dropped). A source whose length cannot be probed stays one clip,
     so that decoding records why it is unreadable."""
     rows = list(rows)
-    ids = _source_ids(rows)
+    derived = _derived_source_ids(rows)
     clips: list[PlannedClip] = []
     seen: dict[str, int] = {}
     for row in rows:
-        source_id = ids[row.audio]
+        source_id = row.source_id or derived[row.audio]
         windows: list[tuple[float, float | None]]
         if row.end is not None:
             windows = [(row.start or 0.0, row.end)]

@@ -111,3 +111,10 @@ def test_sharding_is_deterministic(tmp_path):
     assert {k: v.num_rows for k, v in shards.items()} == {"corpus-00000": 10, "corpus-00001": 10, "corpus-00002": 5}
     again = split_into_shards(plan_clips(read_manifest(str(manifest)), lambda url: 3.0), "corpus", 10)
     assert all(again[k].equals(v) for k, v in shards.items())
+
+
+def test_source_ids_come_from_the_row(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("audio,source_id,start,end\na.wav,first,0,5\na.wav,second,0,5\nb.wav,,0,5\n")
+    keys = [c.key for c in plan_clips(read_manifest(str(manifest)), durations({}))]
+    assert keys == ["first_0_5", "second_0_5", "b_0_5"]

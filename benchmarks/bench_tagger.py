@@ -69,13 +69,43 @@ def breakdown(tagger: YamnetTagger, clips: list[np.ndarray], repeats: int) -> No
         print(f"model, {step:3d} patch(es) per call: {seconds * 1e3:6.0f} ms = {seconds / n * 1e6:5.0f} us/patch")
 
 
+def hub_tagger_ratio(clips: list[np.ndarray], repeats: int, batch_size: int) -> None:
+    """The paper-profile code path (HubAudioTagger) at full AST-Base size with random weights:
+    speed does not depend on the weights, so this measures batching without hub access. On a
+    GPU this is the figure that matters; on this CPU it is printed for reference."""
+    import torch
+    from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
+
+    from acav_assets.audioset_ontology import AUDIOSET_527, load_ontology
+    from acav_assets.taggers import HubAudioTagger
+
+    ontology = load_ontology()
+    names = {i: ontology.name(mid) for i, mid in enumerate(AUDIOSET_527)}
+    torch.manual_seed(0)
+    model = ASTForAudioClassification(ASTConfig(num_labels=527, id2label=names, label2id={v: k for k, v in names.items()},
+                                                max_length=208))  # 2.08 s of 10 ms frames: one 2 s window
+    tagger = HubAudioTagger(model, ASTFeatureExtractor(max_length=208), batch_size=batch_size)
+    tagger.supports_whole_clip = False  # windows only, so both modes do the same work
+    audio_seconds = sum(c.size for c in clips) / RATE
+    tag_clips(tagger, clips[:2])  # warm-up
+    t_clip, _, _ = best_of(repeats, lambda: [tag_clips(tagger, [c], batch_size=1) for c in clips])
+    t_all, _, _ = best_of(repeats, lambda: tag_clips(tagger, clips, batch_size=batch_size))
+    print(f"hub tagger (AST-Base size, random weights, {tagger.device}), {len(clips)} clips:")
+    print(f"  window-by-window {audio_seconds / t_clip:8.1f} audio-s/s | batched ({batch_size}) "
+          f"{audio_seconds / t_all:8.1f} audio-s/s | {t_clip / t_all:5.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=100)
     parser.add_argument("--threads", type=int, default=2, help="ONNX Runtime intra-op threads")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64, help="windows per predict() call")
+    parser.add_argument("--hub-clips", type=int, default=0,
+                        help="also time the paper-profile HubAudioTagger at AST-Base size on this many clips")
     args = parser.parse_args()
+    if args.hub_clips:
+        hub_tagger_ratio(make_clips(args.hub_clips), 1, args.batch_size)
 
     clips = make_clips(args.clips)
     audio_seconds = sum(c.size for c in clips) / RATE

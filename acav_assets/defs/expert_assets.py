@@ -69,10 +69,6 @@ def tags(context: dg.AssetExecutionContext, settings: AcavSettings, tagger: Tagg
                                                     "labels": len(names)})
 
 
-def routing_thresholds() -> RoutingThresholds:
-    return RoutingThresholds()
-
-
 @_partitioned(deps=[tags, acoustics_asset],
               description="Each clip's domain (000 00A 0M0 0MA S00 S0A SM0 SMA) from the Speech, "
               "Music and other-sound subtrees of the AudioSet ontology, with per-part time segments. "
@@ -87,7 +83,7 @@ def routing(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.Mat
     silent = {r["key"]: bool(r["is_silent"]) for r in _ok_rows(acoustics)}
     recorded = dict(zip(clips_table["key"].to_pylist(), clips_table["domain"].to_pylist()))
     groups = ContentGroups.from_labels(label_mids_of(tags_table), load_ontology())
-    thresholds = routing_thresholds()
+    thresholds = RoutingThresholds(settings.speech_threshold, settings.music_threshold, settings.sound_threshold)
     rows = []
     for row in tags_table.to_pylist():
         out = {"key": row["key"], "shard": shard, "recorded_domain": recorded.get(row["key"])}

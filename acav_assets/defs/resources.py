@@ -29,6 +29,10 @@ class AcavSettings(dg.ConfigurableResource):
     shard_size: int = 1000
     max_error_rate: float = 0.1
     workers: int = 2
+    # Routing: a part is present when its best 2 s window reaches this tagger probability.
+    speech_threshold: float = 0.5
+    music_threshold: float = 0.3
+    sound_threshold: float = 0.3
     duckdb_path: str = ""
     manifests_dir: str = ""
 
