@@ -56,7 +56,7 @@ def _partitioned(**kwargs):
     return dg.asset(partitions_def=shard_partitions, group_name="experts", kinds={"parquet"}, **kwargs)
 
 
-@_partitioned(deps=[clips], pool="models",
+@_partitioned(deps=[clips], pool="gpu",
               description="AudioSet probabilities per 2 s window and per clip (ontology ids in the "
               "Parquet schema metadata `label_mids`), from the profile's tagger.")
 def tags(context: dg.AssetExecutionContext, settings: AcavSettings, tagger: TaggerResource) -> dg.MaterializeResult:
@@ -112,7 +112,7 @@ def _routed_keys(settings: AcavSettings, shard: str, letter: str, position: int)
     return [r["key"] for r in _ok_rows(table) if r["domain"][position] == letter]
 
 
-@_partitioned(deps=[routing], pool="models",
+@_partitioned(deps=[routing], pool="gpu",
               description="Speech expert on clips routed to S**: VAD segments, ASR with language and "
               "timestamps, speaking rate, pitch, speaker gender; emotion, age and speaker count only "
               "from a configured model (else 'unavailable').")
@@ -132,7 +132,7 @@ def _speech_of(vad, asr, gender, audio: np.ndarray, sample_rate: int) -> dict:
     return analyse_speech(audio, vad, asr, gender, sample_rate=sample_rate)
 
 
-@_partitioned(deps=[routing, tags], pool="models",
+@_partitioned(deps=[routing, tags], pool="gpu",
               description="Music expert on clips routed to *M*: tempo and beat confidence, key and "
               "mode, loudness, harmonic/percussive balance, vocal presence, genre/mood/instrument "
               "labels from the AudioSet music subtree; sung words through the speech expert.")
