@@ -26,6 +26,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import get_window
 
+from acav_assets.table_fields import described_field as _field
+
 __all__ = ["ACOUSTIC_FIELDS", "measure_acoustics"]
 
 FLOOR_DBFS = -120.0
@@ -58,10 +60,6 @@ _RT60_PERCENTILE = 25.0
 # A step offset read through the 20 ms window and 40 ms smoothing looks like a ~0.05 s decay;
 # estimates below this floor are reported as the floor ("dry, or faster than resolvable").
 RT60_FLOOR_S = 0.1
-
-
-def _field(name: str, dtype: pa.DataType, unit: str, description: str) -> pa.Field:
-    return pa.field(name, dtype, metadata={b"unit": unit.encode(), b"description": description.encode()})
 
 
 ACOUSTIC_FIELDS: list[pa.Field] = [

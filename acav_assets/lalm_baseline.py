@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from acav_assets.table_fields import described_field
+
 __all__ = ["DEFAULT_PROMPT", "LALM_FIELDS", "LalmConfig", "LalmDescriber", "encode_wav", "strip_reasoning"]
 
 logger = logging.getLogger(__name__)
@@ -286,10 +288,7 @@ class LalmDescriber:
 
 
 def _field(name: str, dtype: pa.DataType, description: str, unit: str = "", nullable: bool = True) -> pa.Field:
-    metadata = {b"description": description.encode()}
-    if unit:
-        metadata[b"unit"] = unit.encode()
-    return pa.field(name, dtype, nullable=nullable, metadata=metadata)
+    return described_field(name, dtype, unit, description, nullable)
 
 
 LALM_FIELDS: list[pa.Field] = [

@@ -30,6 +30,8 @@ from functools import lru_cache
 
 import pyarrow as pa
 
+from acav_assets.table_fields import described_field
+
 __all__ = [
     "CHANGE_KINDS",
     "METADATA_FIELDS",
@@ -303,10 +305,7 @@ def analyse_metadata(
 
 
 def _field(name: str, dtype: pa.DataType, description: str, unit: str = "", nullable: bool = True) -> pa.Field:
-    metadata = {b"description": description.encode()}
-    if unit:
-        metadata[b"unit"] = unit.encode()
-    return pa.field(name, dtype, nullable=nullable, metadata=metadata)
+    return described_field(name, dtype, unit, description, nullable)
 
 
 METADATA_FIELDS: list[pa.Field] = [

@@ -41,6 +41,8 @@ import numpy as np
 import pyarrow as pa
 import pyloudnorm
 
+from acav_assets.table_fields import described_field as _field
+
 __all__ = [
     "GENRE_LABELS",
     "INSTRUMENT_LABELS",
@@ -169,10 +171,6 @@ _KEY_PROFILES = _zscore(
 # --------------------------------------------------------------------------------------------
 
 _LABEL_LIST = pa.list_(pa.struct([pa.field("label", pa.string()), pa.field("score", pa.float64())]))
-
-
-def _field(name: str, dtype: pa.DataType, unit: str, description: str) -> pa.Field:
-    return pa.field(name, dtype, metadata={b"unit": unit.encode(), b"description": description.encode()})
 
 
 MUSIC_FIELDS: list[pa.Field] = [

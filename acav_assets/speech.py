@@ -40,6 +40,8 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import pyarrow as pa
 
+from acav_assets.table_fields import described_field as _field
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -601,10 +603,6 @@ class GenderEstimator:
 # --------------------------------------------------------------------------------------------
 # The expert
 # --------------------------------------------------------------------------------------------
-
-
-def _field(name: str, dtype: pa.DataType, unit: str, description: str) -> pa.Field:
-    return pa.field(name, dtype, metadata={b"unit": unit.encode(), b"description": description.encode()})
 
 
 _SPAN = pa.list_(pa.float64(), 2)

@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -26,30 +25,12 @@ import numpy as np
 from acav_assets.acoustics import measure_acoustics
 from acav_assets.audio_decoding import decode_clip, probe_duration
 from acav_assets.audioset_ontology import load_ontology
+from acav_assets.manifests import plan_clips, read_manifest
 from acav_assets.routing import ContentGroups, RoutingThresholds, route_clip
 from acav_assets.taggers import YamnetTagger, tag_clip
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MANIFEST = REPO_ROOT / "acav_assets" / "demo_corpus" / "manifest.csv"
-CLIP_SECONDS = 10.0
-MIN_CLIP_SECONDS = 1.0
-
-
-def clip_windows(path: str, start: float, end: float | None) -> list[tuple[float, float | None]]:
-    """The (start, end) clips the pipeline takes from one manifest row."""
-    if end is not None:
-        return [(start, end)]
-    duration = probe_duration(path)
-    if duration is None or duration <= start:
-        return [(start, None)]
-    windows: list[tuple[float, float | None]] = []
-    t = start
-    while duration - t >= MIN_CLIP_SECONDS or not windows:
-        windows.append((t, min(t + CLIP_SECONDS, duration)))
-        t += CLIP_SECONDS
-        if t >= duration:
-            break
-    return windows
 
 
 def window_ends(starts: np.ndarray, clip_seconds: float) -> np.ndarray:
@@ -76,32 +57,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     thresholds = RoutingThresholds()
     names = [ontology.name(mid) for mid in tagger.label_mids]
 
-    with open(args.manifest, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    # The clips exactly as the pipeline plans them (rows without an end cut into 10 s clips).
+    clips = plan_clips(read_manifest(str(args.manifest)), probe_duration)
 
     header = f"{'clip':38s} {'true':>4s} {'routed':>6s}  {'speech':>6s} {'music':>6s} {'sound':>6s}  ok"
     print(header)
     print("-" * len(header))
     agree = total = 0
-    for row in rows:
-        path = str(args.manifest.parent / row["audio"])
-        start = float(row["start"]) if row["start"] else 0.0
-        end = float(row["end"]) if row["end"] else None
-        for clip_start, clip_end in clip_windows(path, start, end):
-            audio = decode_clip(path, clip_start, clip_end).audio
-            tags = tag_clip(tagger, audio)
-            silent = bool(measure_acoustics(audio, 16_000)["is_silent"])
-            ends = window_ends(tags.window_starts_s, len(audio) / 16_000)
-            route = route_clip(tags.window_scores, tags.window_starts_s, ends, groups, thresholds, silent)
-            ok = route.domain == row["domain"]
-            agree += ok
-            total += 1
-            label = f"{row['source_id']} [{clip_start:g}-{clip_start + len(audio) / 16_000:g}]"
-            s = route.scores
-            print(f"{label:38s} {row['domain']:>4s} {route.domain:>6s}  {s['speech']:6.2f} {s['music']:6.2f} "
-                  f"{s['sound']:6.2f}  {'yes' if ok else 'NO'}" + ("  (silent)" if silent else ""))
-            if args.top:
-                print(f"    top: {top_labels(tags.clip_scores, names)}")
+    for clip in clips:
+        audio = decode_clip(clip.source, clip.start, clip.end).audio
+        tags = tag_clip(tagger, audio)
+        silent = bool(measure_acoustics(audio, 16_000)["is_silent"])
+        ends = window_ends(tags.window_starts_s, len(audio) / 16_000)
+        route = route_clip(tags.window_scores, tags.window_starts_s, ends, groups, thresholds, silent)
+        ok = route.domain == clip.row.domain
+        agree += ok
+        total += 1
+        label = f"{clip.source_id} [{clip.start:g}-{clip.start + len(audio) / 16_000:g}]"
+        s = route.scores
+        print(f"{label:38s} {clip.row.domain:>4s} {route.domain:>6s}  {s['speech']:6.2f} {s['music']:6.2f} "
+              f"{s['sound']:6.2f}  {'yes' if ok else 'NO'}" + ("  (silent)" if silent else ""))
+        if args.top:
+            print(f"    top: {top_labels(tags.clip_scores, names)}")
     rate = agree / total if total else 0.0
     print(f"\nagreement: {agree}/{total} = {rate:.1%} (thresholds: speech {thresholds.speech}, "
           f"music {thresholds.music}, sound {thresholds.sound})")
