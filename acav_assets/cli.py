@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / "demo_corpus" / "manifest.csv"
-PER_SHARD_SELECTION = "group:ingest or group:experts"
+PER_SHARD_SELECTION = "group:ingest or group:experts or group:captions"
 STATISTICS_SELECTION = "dataset_stats"
 DEMO_SHARD_SIZE = 12
 IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
@@ -86,7 +86,7 @@ def materialize(shards: list[str] | None = None) -> bool:
     if not shards:
         print("no shards registered: run `acav-assets register MANIFEST` first")
         return False
-    ok = all([_materialize(PER_SHARD_SELECTION, shard, f"shard {shard} (decode and experts)") for shard in shards])
+    ok = all([_materialize(PER_SHARD_SELECTION, shard, f"shard {shard} (decode, experts, captions)") for shard in shards])
     return _materialize(STATISTICS_SELECTION) and ok
 
 

@@ -36,8 +36,8 @@ def test_demo_corpus_covers_every_domain():
 def test_every_shard_and_the_statistics_materialise(demo_run):
     root, stdout = demo_run
     data = root / "data"
-    assert "materialised shard demo-00000 (decode and experts)" in stdout
-    assert "materialised shard demo-00001 (decode and experts)" in stdout and "materialised dataset_stats" in stdout
+    assert "materialised shard demo-00000 (decode, experts, captions)" in stdout
+    assert "materialised shard demo-00001 (decode, experts, captions)" in stdout and "materialised dataset_stats" in stdout
     assert "dagster dev -m acav_assets.definitions" in stdout  # tells where results are and how to look
     clips = pq.read_table(sorted((data / "clips").glob("*.parquet"))).to_pylist()
     assert len(clips) == 24 and all(c["status"] == "ok" for c in clips)
@@ -99,3 +99,12 @@ def test_experts_on_the_demo_corpus(demo_run):
     evidence = table("evidence")
     assert len(evidence) == 24 and all(r["routed_domain"] for r in evidence)
     assert not any(r["experts_failed"] for r in evidence)
+
+
+def test_captions_on_the_demo_corpus(demo_run):
+    root, _ = demo_run
+    captions = pq.read_table(sorted((root / "data" / "captions").glob("*.parquet"))).to_pylist()
+    assert len(captions) == 24 and all(r["status"] == "ok" for r in captions)
+    assert {r["model"] for r in captions} == {"acav-evidence-template-v1"}  # offline: the synthesiser
+    german = next(r for r in captions if r["key"].startswith("demo-speech-de-01"))
+    assert not any("piano" in text.lower() for f in ("long", "short", "music") for text in german[f])

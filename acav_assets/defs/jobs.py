@@ -5,9 +5,9 @@ from acav_assets.defs.partitions import shard_partitions
 # Everything computed per shard (decode, then the experts), with their checks.
 ingest_job = dg.define_asset_job(
     "ingest_shard",
-    selection=dg.AssetSelection.groups("ingest", "experts"),
+    selection=dg.AssetSelection.groups("ingest", "experts", "captions"),
     partitions_def=shard_partitions,
-    description="Decode one shard and run the experts on it.",
+    description="Decode one shard, run the experts on it and write its captions.",
 )
 
 statistics_job = dg.define_asset_job(

@@ -102,3 +102,41 @@ class LalmResource(dg.ConfigurableResource):
                             api_key=os.environ.get(self.api_key_env), timeout_s=self.timeout_s,
                             max_retries=self.max_retries)
         return LalmDescriber(config)
+
+
+class CaptionLlmResource(dg.ConfigurableResource):
+    """The LLM that writes captions: any OpenAI-compatible chat endpoint (a served DeepSeek-R1,
+    vLLM, an API). Off unless ``base_url`` and ``model`` are set (``OPENAI_BASE_URL``,
+    ``ACAV_LLM_MODEL``); then the offline evidence-to-text synthesiser writes the captions. The
+    key is read at run time from the variable named by ``api_key_env``."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 8
+    temperature: float = 0.6
+    max_tokens: int = 4096
+    timeout_s: float = 120.0
+    max_retries: int = 5
+    max_repairs: int = 2
+
+    @classmethod
+    def from_env(cls) -> "CaptionLlmResource":
+        return cls(
+            base_url=os.environ.get("OPENAI_BASE_URL", ""),
+            model=os.environ.get("ACAV_LLM_MODEL", ""),
+            concurrency=int(os.environ.get("ACAV_LLM_CONCURRENCY", "8")),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+    def settings(self):
+        from acav_assets.llm_client import LlmSettings
+
+        return LlmSettings(
+            base_url=self.base_url, model=self.model, api_key=os.environ.get(self.api_key_env),
+            temperature=self.temperature, max_tokens=self.max_tokens, timeout_s=self.timeout_s,
+            max_retries=self.max_retries, max_repairs=self.max_repairs, concurrency=self.concurrency,
+        )
