@@ -22,7 +22,7 @@ from acav_assets.caption_prompt import (
 )
 from acav_assets.caption_schema import QA_CATEGORIES, QA_DIFFICULTIES
 
-DEMO_EVIDENCE = Path("/tmp/demo3/evidence/demo-00001.parquet")
+DEMO_EVIDENCE = Path(__file__).parent / "data" / "evidence_rows.json"  # real demo rows
 TRANSCRIPT = "Good evening, the last ferry to the island leaves at nine thirty."
 SUNG = "Oh the river runs so deep tonight"
 
@@ -284,14 +284,13 @@ def test_repair_messages():
 
 
 def test_demo_evidence_renders():
-    """Every row of the demo evidence table renders (when the demo run is on this machine)."""
-    if not DEMO_EVIDENCE.exists():
-        pytest.skip("demo evidence not available")
-    import pyarrow.parquet as pq
+    """Real evidence rows from a demo run render, with units, and transcripts fenced."""
+    import json
 
-    for evidence in pq.read_table(DEMO_EVIDENCE).to_pylist():
+    for evidence in json.loads(DEMO_EVIDENCE.read_text()):
         messages = build_messages(copy.deepcopy(evidence))
         user = messages[1]["content"]
         assert "LUFS" in user and "Domain of this clip" in user
-        assert fenced(user, "transcript")
+        if (evidence.get("speech") or {}).get("transcript"):
+            assert fenced(user, "transcript")
         assert sum(len(m["content"]) for m in messages) < 14_000
