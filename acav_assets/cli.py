@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / "demo_corpus" / "manifest.csv"
-PER_SHARD_SELECTION = "group:ingest or group:experts or group:captions"
-STATISTICS_SELECTION = "dataset_stats"
+PER_SHARD_SELECTION = "group:ingest or group:experts or group:captions or group:curation"
+STATISTICS_SELECTION = "group:release or group:statistics"
 DEMO_SHARD_SIZE = 12
 IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
 
@@ -86,8 +86,8 @@ def materialize(shards: list[str] | None = None) -> bool:
     if not shards:
         print("no shards registered: run `acav-assets register MANIFEST` first")
         return False
-    ok = all([_materialize(PER_SHARD_SELECTION, shard, f"shard {shard} (decode, experts, captions)") for shard in shards])
-    return _materialize(STATISTICS_SELECTION) and ok
+    ok = all([_materialize(PER_SHARD_SELECTION, shard, f"shard {shard} (decode, experts, captions, curation)") for shard in shards])
+    return _materialize(STATISTICS_SELECTION, label="release and statistics (all shards)") and ok
 
 
 def print_stats() -> None:

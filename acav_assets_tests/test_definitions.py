@@ -18,14 +18,14 @@ def test_definitions_load():
     graph = defs.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
         "clips", "acoustics", "tags", "routing", "speech", "music", "sound_events", "metadata", "lalm_description",
-        "evidence", "captions", "dataset_stats",
+        "evidence", "captions", "curated_captions", "caption_tokens", "release", "dataset_stats",
     }
     assert defs.resolve_job_def("ingest_shard") and defs.resolve_job_def("statistics")
     check_keys = {k.name for k in graph.asset_check_keys}
     assert check_keys == {
         "clips_quality", "acoustics_quality", "dataset_stats_consistent", "tags_quality", "routing_quality",
         "speech_quality", "music_quality", "sound_events_quality", "metadata_quality", "lalm_description_quality",
-        "evidence_quality", "captions_quality",
+        "evidence_quality", "captions_quality", "curation_accounts_for_every_clip", "release_round_trip",
     }
     assert all(graph.get_check_spec(k).blocking for k in graph.asset_check_keys)
 

@@ -36,8 +36,8 @@ def test_demo_corpus_covers_every_domain():
 def test_every_shard_and_the_statistics_materialise(demo_run):
     root, stdout = demo_run
     data = root / "data"
-    assert "materialised shard demo-00000 (decode, experts, captions)" in stdout
-    assert "materialised shard demo-00001 (decode, experts, captions)" in stdout and "materialised dataset_stats" in stdout
+    assert "materialised shard demo-00000 (decode, experts, captions, curation)" in stdout
+    assert "materialised shard demo-00001 (decode, experts, captions, curation)" in stdout and "materialised release and statistics (all shards)" in stdout
     assert "dagster dev -m acav_assets.definitions" in stdout  # tells where results are and how to look
     clips = pq.read_table(sorted((data / "clips").glob("*.parquet"))).to_pylist()
     assert len(clips) == 24 and all(c["status"] == "ok" for c in clips)
@@ -108,3 +108,21 @@ def test_captions_on_the_demo_corpus(demo_run):
     assert {r["model"] for r in captions} == {"acav-evidence-template-v1"}  # offline: the synthesiser
     german = next(r for r in captions if r["key"].startswith("demo-speech-de-01"))
     assert not any("piano" in text.lower() for f in ("long", "short", "music") for text in german[f])
+
+
+def test_release_and_caption_statistics(demo_run):
+    root, _ = demo_run
+    from acav_assets.release import read_qa, read_release
+
+    release = root / "data" / "release"
+    released = read_release(str(release))
+    curated = pq.read_table(sorted((root / "data" / "curated_captions").glob("*.parquet"))).to_pylist()
+    drops = pq.read_table(sorted((root / "data" / "curation_drops").glob("*.parquet"))).to_pylist()
+    assert len(curated) + len(drops) == 24 and all(d["reason"] for d in drops)
+    assert set(released) == {r["key"] for r in curated if r["domain"] != "000"}
+    assert not (release / "000.jsonl.gz").exists() and (release / "S00.jsonl.gz").exists()
+    assert read_qa(str(release)) and (release / "captions.parquet").exists()
+    assert sorted((release / "webdataset").glob("*.tar"))
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
+        (unique_tokens, captioned) = con.execute("SELECT unique_tokens, captioned_samples FROM dataset_stats").fetchall()[0]
+    assert unique_tokens > 100 and captioned == len(curated)

@@ -3,7 +3,7 @@ import pytest
 
 from acav_assets import sql_models, storage
 from acav_assets.clip_decoding import CLIPS_SCHEMA
-from acav_assets.defs.assets import ACOUSTICS_SCHEMA, ROUTING_SCHEMA
+from acav_assets.defs.assets import ACOUSTICS_SCHEMA, CAPTION_TOKENS_SCHEMA, ROUTING_SCHEMA
 from acav_assets.defs.resources import SQL_MODELS_DIR
 
 
@@ -25,6 +25,7 @@ def sources(root: str) -> dict:
         "clips": sql_models.Source(storage.asset_glob(root, "clips"), CLIPS_SCHEMA),
         "acoustics": sql_models.Source(storage.asset_glob(root, "acoustics"), ACOUSTICS_SCHEMA),
         "routing": sql_models.Source(storage.asset_glob(root, "routing"), ROUTING_SCHEMA),
+        "caption_tokens": sql_models.Source(storage.asset_glob(root, "caption_tokens"), CAPTION_TOKENS_SCHEMA),
     }
 
 
@@ -78,3 +79,28 @@ def test_a_failing_model_leaves_the_previous_build(tmp_path):
     with pytest.raises(sql_models.SqlModelError, match="building model b failed"):
         sql_models.build(tmp_path, database, {})
     assert sql_models.query(database, "SELECT x FROM a").to_pylist() == [{"x": 1}]
+
+
+def test_unique_tokens_and_facet_statistics(tmp_path):
+    import pyarrow as pa
+
+    root = str(tmp_path / "data")
+    storage.write_table(clip_rows("s0", ["ok"]), storage.asset_url(root, "clips", "s0"))
+    rows = [
+        {"key": "k1", "shard": "s0", "facet": "long", "variant": 0, "text": "a dog", "absent": False, "words": 2,
+         "token_ids": [1, 2]},
+        {"key": "k1", "shard": "s0", "facet": "long", "variant": 1, "text": "a dog barks", "absent": False,
+         "words": 3, "token_ids": [1, 2, 3]},
+        {"key": "k1", "shard": "s0", "facet": "speech", "variant": 0, "text": "None", "absent": True, "words": 1,
+         "token_ids": [99]},
+        {"key": "k2", "shard": "s0", "facet": "short", "variant": 0, "text": "rain", "absent": False, "words": 1,
+         "token_ids": [7]},
+    ]
+    storage.write_table(pa.Table.from_pylist(rows, schema=CAPTION_TOKENS_SCHEMA),
+                        storage.asset_url(root, "caption_tokens", "s0"))
+    database = str(tmp_path / "warehouse.duckdb")
+    sql_models.build(SQL_MODELS_DIR, database, sources(root), {"dataset_name": "test"})
+    stats = sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
+    assert (stats["captioned_samples"], stats["captions"], stats["unique_tokens"]) == (2, 3, 4)  # 99 is absent
+    facets = {r["facet"]: r for r in sql_models.query(database, "SELECT * FROM caption_stats").to_pylist()}
+    assert facets["long"]["unique_tokens"] == 3 and facets["long"]["mean_words"] == 2.5 and "speech" not in facets

@@ -17,6 +17,14 @@ from acav_assets.defs.resources import SQL_MODELS_DIR, AcavSettings
 
 ACOUSTICS_SCHEMA = expert_schema(acoustics.ACOUSTIC_FIELDS)
 ROUTING_SCHEMA = expert_schema(ROUTING_FIELDS)
+# Defined here (not in release_assets) so the statistics can read it without a circular import.
+CAPTION_TOKENS_SCHEMA = pa.schema([
+    pa.field("key", pa.string(), nullable=False), pa.field("shard", pa.string(), nullable=False),
+    pa.field("domain", pa.string()), pa.field("facet", pa.string()), pa.field("variant", pa.int32()),
+    pa.field("text", pa.string()), pa.field("absent", pa.bool_()),
+    pa.field("words", pa.int32(), metadata={"unit": "words"}),
+    pa.field("token_ids", pa.list_(pa.int32()), metadata={"description": "Qwen3 token ids, no special tokens"}),
+])
 
 
 def column_schema(schema: pa.Schema) -> dg.TableSchema:
@@ -110,6 +118,7 @@ def sql_sources(settings: AcavSettings) -> dict[str, sql_models.Source]:
         "clips": sql_models.Source(settings.glob("clips"), CLIPS_SCHEMA),
         "acoustics": sql_models.Source(settings.glob("acoustics"), ACOUSTICS_SCHEMA),
         "routing": sql_models.Source(settings.glob("routing"), ROUTING_SCHEMA),
+        "caption_tokens": sql_models.Source(settings.glob("caption_tokens"), CAPTION_TOKENS_SCHEMA),
     }
 
 
@@ -124,7 +133,7 @@ def markdown_table(table: pa.Table, digits: int = 4) -> str:
 
 @dg.asset(
     group_name="statistics",
-    deps=[clips, acoustics_asset, dg.AssetKey("routing")],
+    deps=[clips, acoustics_asset, dg.AssetKey("routing"), dg.AssetKey("caption_tokens")],
     kinds={"duckdb", "sql"},
     description="dbt_like_sql/ models built in DuckDB over all shards' Parquet: dataset_stats "
     "(Table 1 row), shard_stats, status_stats and analysis views.",
@@ -138,6 +147,7 @@ def dataset_stats(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
     shards = sql_models.query(settings.database, "SELECT * FROM shard_stats")
     statuses = sql_models.query(settings.database, "SELECT * FROM status_stats")
     domains = sql_models.query(settings.database, "SELECT * FROM domain_stats")
+    facets = sql_models.query(settings.database, "SELECT * FROM caption_stats")
     row = stats.to_pylist()[0]
     return dg.MaterializeResult(
         metadata={
@@ -149,5 +159,7 @@ def dataset_stats(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
             "shard_stats": dg.MetadataValue.md(markdown_table(shards)),
             "status_stats": dg.MetadataValue.md(markdown_table(statuses)),
             "domain_stats": dg.MetadataValue.md(markdown_table(domains)),
+            "caption_stats": dg.MetadataValue.md(markdown_table(facets)),
+            "unique_tokens": row["unique_tokens"],
         }
     )

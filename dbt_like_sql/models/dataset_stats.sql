@@ -1,6 +1,6 @@
 -- materialized: table
 -- The dataset's row of Table 1 (hours, samples) plus decode and acoustics summaries.
--- domains: clips per routed domain; unique_tokens is filled by the caption stage.
+-- domains: clips per routed domain; captioned_* and unique_tokens: the curated captions (Qwen3).
 SELECT '{{ var('dataset_name') }}' AS dataset,
        count(*) FILTER (WHERE c.status = 'ok') AS samples,
        coalesce(sum(c.duration_s) FILTER (WHERE c.status = 'ok'), 0) / 3600.0 AS hours,
@@ -12,5 +12,8 @@ SELECT '{{ var('dataset_name') }}' AS dataset,
        (SELECT median(loudness_lufs) FROM {{ ref('acoustics') }} WHERE status = 'ok') AS median_loudness_lufs,
        (SELECT median(snr_db) FROM {{ ref('acoustics') }} WHERE status = 'ok') AS median_snr_db,
        (SELECT string_agg(domain || '=' || clips, ' ' ORDER BY domain) FROM {{ ref('domain_stats') }}) AS domains,
-       CAST(NULL AS BIGINT) AS unique_tokens
+       (SELECT count(DISTINCT key) FROM {{ ref('caption_tokens') }}) AS captioned_samples,
+       (SELECT count(*) FROM {{ ref('caption_tokens') }} WHERE NOT absent) AS captions,
+       (SELECT count(DISTINCT token_id) FROM (SELECT unnest(token_ids) AS token_id FROM {{ ref('caption_tokens') }}
+                                              WHERE NOT absent)) AS unique_tokens
 FROM {{ ref('clips') }} AS c

@@ -1,0 +1,179 @@
+"""Curation, release and caption statistics: the dataset one can trust, measure and publish."""
+
+import collections
+import os
+import warnings
+
+import dagster as dg
+import pyarrow as pa
+
+from acav_assets import quality_checks, storage
+from acav_assets.caption_schema import FACETS
+from acav_assets.caption_table import CAPTIONS_SCHEMA
+from acav_assets.clip_decoding import CLIPS_SCHEMA
+from acav_assets.curation import CurationSettings, curate, packaged_minilm
+from acav_assets.defs.assets import CAPTION_TOKENS_SCHEMA, column_schema
+from acav_assets.defs.caption_assets import captions
+from acav_assets.defs.checks import check_result
+from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.resources import AcavSettings
+
+warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
+
+DROPS_SCHEMA = pa.schema([
+    pa.field("key", pa.string(), nullable=False), pa.field("shard", pa.string(), nullable=False),
+    pa.field("reason", pa.string(), nullable=False), pa.field("detail", pa.string()),
+])
+DROP_REASONS = ("caption_failed", "decontaminated", "low_confidence", "domain_inconsistent", "evidence_inconsistent",
+                "duplicate", "near_duplicate")
+
+
+def decontamination_ids() -> frozenset[str]:
+    """Source ids or clip keys, one per line, from the file named by ACAV_DECONTAMINATION_LIST."""
+    path = os.environ.get("ACAV_DECONTAMINATION_LIST", "")
+    if not path:
+        return frozenset()
+    with open(path, encoding="utf-8") as handle:
+        return frozenset(line.strip() for line in handle if line.strip() and not line.startswith("#"))
+
+
+@dg.asset(
+    partitions_def=shard_partitions, group_name="curation", deps=[captions], kinds={"parquet"},
+    description="Captions that pass every filter (confidence, domain consistency, caption-evidence "
+    "consistency under all-MiniLM-L6-v2, exact and near duplicates, decontamination list); every "
+    "dropped clip is in curation_drops with its reason.",
+)
+def curated_captions(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    shard = context.partition_key
+    rows = storage.read_table(settings.url("captions", shard)).to_pylist()
+    evidence = {r["key"]: r for r in storage.read_table(settings.url("evidence", shard)).to_pylist()}
+    kept, dropped = curate(rows, evidence, CurationSettings(decontamination_ids=decontamination_ids()),
+                           packaged_minilm())
+    kept_table = pa.Table.from_pylist(kept, schema=CAPTIONS_SCHEMA)
+    storage.write_table(kept_table, settings.url("curated_captions", shard))
+    storage.write_table(pa.Table.from_pylist(dropped, schema=DROPS_SCHEMA), settings.url("curation_drops", shard))
+    reasons = collections.Counter(d["reason"] for d in dropped)
+    context.log.info("curation: kept %d of %d clips; dropped %s", len(kept), len(rows), dict(reasons))
+    drops_md = "\n".join(["| key | reason | detail |", "|---|---|---|"] + [
+        f"| {d['key']} | {d['reason']} | {(d.get('detail') or '').replace('|', '/')} |" for d in dropped[:50]])
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": kept_table.num_rows,
+        "dagster/column_schema": column_schema(CAPTIONS_SCHEMA),
+        "kept": len(kept), "dropped": len(dropped), "drop_reasons": dict(reasons),
+        "dropped_clips": dg.MetadataValue.md(drops_md if dropped else "No clip dropped."),
+    })
+
+
+@dg.asset_check(asset=curated_captions, blocking=True, partitions_def=shard_partitions)
+def curation_accounts_for_every_clip(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
+    """Kept and dropped clips together are exactly the captioned clips; every drop has a known reason."""
+    shard = context.partition_key
+    gx = quality_checks._gx()
+    captioned = storage.read_table(settings.url("captions", shard))["key"].to_pylist()
+    kept = storage.read_table(settings.url("curated_captions", shard))["key"].to_pylist()
+    drops = storage.read_table(settings.url("curation_drops", shard))
+    frame = pa.table({"key": kept + drops["key"].to_pylist(),
+                      "reason": [None] * len(kept) + drops["reason"].to_pylist()}).to_pandas()
+    report = quality_checks.run_suite("curation", frame, [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="key"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="key", value_set=sorted(captioned)),
+        gx.expectations.ExpectTableRowCountToEqual(value=len(captioned)),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="reason", value_set=list(DROP_REASONS)),
+    ])
+    return check_result(report)
+
+
+def _curated_rows(settings: AcavSettings) -> list[dict]:
+    table = storage.read_partitions(settings.data_root, "curated_captions")
+    return [] if table is None else sorted(table.to_pylist(), key=lambda r: r["key"])
+
+
+def _release_folder(settings: AcavSettings) -> str:
+    local = storage.local_path(settings.data_root)
+    if local is None:
+        raise ValueError("the release is written to a local folder: set ACAV_DATA_ROOT to a local path")
+    return f"{local}/release"
+
+
+@dg.asset(
+    group_name="release", deps=[curated_captions], kinds={"json", "parquet", "webdataset"},
+    description="The published layout: {domain}.jsonl.gz per domain (ACAVCaps lines), qa.jsonl.gz "
+    "(MECAT-QA lines), captions.parquet (loads with `datasets`), and WebDataset shards (flac + json) "
+    "for training, with plots of the release in the metadata.",
+)
+def release(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    from acav_assets import plots
+    from acav_assets.release import write_caption_files, write_parquet, write_qa_file, write_webdataset
+
+    rows = _curated_rows(settings)
+    folder = _release_folder(settings)
+    os.makedirs(folder, exist_ok=True)
+    per_domain = write_caption_files(rows, folder)
+    qa_lines = write_qa_file(rows, folder)
+    write_parquet(rows, f"{folder}/captions.parquet")
+    shards = sorted({r["shard"] for r in rows})
+    tars = write_webdataset(rows, {s: settings.url("audio", s, "tar") for s in shards}, f"{folder}/webdataset")
+    clips = storage.read_partitions(settings.data_root, "clips", ["key", "duration_s"])
+    durations = dict(zip(clips["key"].to_pylist(), clips["duration_s"].to_pylist())) if clips is not None else {}
+    lengths = {f: [len(v.split()) for r in rows for v in r[f] if v != "None"] for f in FACETS}
+    domains = collections.Counter(r["domain"] for r in rows)
+    context.log.info("release: %d clips, %d QA lines, %d WebDataset shards in %s", len(rows), qa_lines, len(tars), folder)
+    return dg.MaterializeResult(metadata={
+        "folder": dg.MetadataValue.path(folder),
+        "clips": len(rows), "qa_lines": qa_lines, "webdataset_shards": len(tars),
+        "lines_per_domain": {k: v for k, v in per_domain.items()},
+        "domain_distribution": dg.MetadataValue.md(plots.domain_distribution(dict(domains))),
+        "duration_histogram": dg.MetadataValue.md(
+            plots.duration_histogram([durations[r["key"]] for r in rows if durations.get(r["key"])])),
+        "caption_lengths": dg.MetadataValue.md(plots.caption_length_histograms(lengths)),
+    })
+
+
+@dg.asset_check(asset=release, blocking=True)
+def release_round_trip(settings: AcavSettings) -> dg.AssetCheckResult:
+    """Reading the published files back gives exactly the curated captions (000 clips excluded)."""
+    from acav_assets.release import read_release
+
+    rows = {r["key"]: r for r in _curated_rows(settings) if r["domain"] != "000"}
+    released = read_release(_release_folder(settings))
+    missing = sorted(set(rows) - set(released))
+    extra = sorted(set(released) - set(rows))
+    different = sorted(k for k in set(rows) & set(released)
+                       if any(list(rows[k][f]) != list(released[k][f]) for f in FACETS)
+                       or rows[k]["domain"] != released[k]["domain"])
+    passed = not (missing or extra or different)
+    return dg.AssetCheckResult(
+        passed=passed,
+        description="release matches the curated captions" if passed else
+        f"missing {missing[:20]}, unexpected {extra[:20]}, different {different[:20]}",
+        metadata={"clips": len(rows), "missing": len(missing), "unexpected": len(extra), "different": len(different)},
+    )
+
+
+@dg.asset(
+    partitions_def=shard_partitions, group_name="curation", deps=[curated_captions], kinds={"parquet"},
+    description="Every curated caption variant with its Qwen3 token ids (the exact Qwen3 tokenizer, "
+    "batched); DuckDB counts unique tokens over these (dataset_stats, caption_stats).",
+)
+def caption_tokens(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    import numpy as np
+
+    from acav_assets.token_stats import token_id_table
+
+    shard = context.partition_key
+    rows = []
+    for caption in storage.read_table(settings.url("curated_captions", shard)).to_pylist():
+        for facet in FACETS:
+            absent = caption[facet][0] == "None"
+            for variant, text in enumerate(caption[facet]):
+                rows.append({"key": caption["key"], "shard": shard, "domain": caption["domain"], "facet": facet,
+                             "variant": variant, "text": text, "absent": absent, "words": len(text.split())})
+    ids = token_id_table([r["text"] for r in rows])
+    row_index = ids["row"].to_numpy()
+    token_ids = ids["token_id"].to_numpy()
+    bounds = np.searchsorted(row_index, np.arange(len(rows) + 1))
+    for i, row in enumerate(rows):
+        row["token_ids"] = token_ids[bounds[i]:bounds[i + 1]].tolist()
+    table = pa.Table.from_pylist(rows, schema=CAPTION_TOKENS_SCHEMA)
+    storage.write_table(table, settings.url("caption_tokens", shard))
+    return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "tokens": int(len(token_ids))})
