@@ -228,3 +228,36 @@ def read_audiosetcaps_csv(path: str | Path, dataset: str = "AudioSetCaps",
         variants[key] = variant + 1
         rows.add(dataset, key, "caption", variant, _text(row, text_col, where), clip_seconds)
     return rows.table()
+
+
+READERS = {
+    "acav": lambda path, name: read_acav_jsonl(_acav_files(path), name),
+    "audiocaps": lambda path, name: read_audiocaps_csv(path, name),
+    "clotho": lambda path, name: read_clotho_csv(path, name),
+    "wavcaps": lambda path, name: read_wavcaps_json(path, name),
+    "audiosetcaps": lambda path, name: read_audiosetcaps_csv(path, name),
+}
+
+
+def _acav_files(path: str | Path) -> list[Path]:
+    """A JSON-lines file, or every ``*.jsonl`` / ``*.jsonl.gz`` in a folder."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted([*path.glob("*.jsonl"), *path.glob("*.jsonl.gz")])
+        if not files:
+            raise CorpusFormatError(f"{path}: no *.jsonl or *.jsonl.gz files")
+        return files
+    return [path]
+
+
+def read_corpus(spec: str) -> pa.Table:
+    """A dataset named as ``NAME=FORMAT:PATH`` (FORMAT one of acav, audiocaps, clotho, wavcaps,
+    audiosetcaps; PATH a file, or a folder of JSON-lines files for acav)."""
+    try:
+        name, rest = spec.split("=", 1)
+        fmt, path = rest.split(":", 1)
+    except ValueError:
+        raise CorpusFormatError(f"{spec!r}: expected NAME=FORMAT:PATH") from None
+    if fmt not in READERS:
+        raise CorpusFormatError(f"{spec!r}: unknown format {fmt!r}; use one of {', '.join(READERS)}")
+    return READERS[fmt](path, name.strip())

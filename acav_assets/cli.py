@@ -100,6 +100,19 @@ def print_stats() -> None:
         print(f"\n{table}\n" + markdown_table(sql_models.query(database, f"SELECT * FROM {table}")))
 
 
+def print_caption_stats(specs: list[str], facets: bool = False) -> None:
+    import pyarrow as pa
+
+    from acav_assets.caption_corpora import read_corpus
+    from acav_assets.token_stats import caption_tokens, dataset_statistics, facet_statistics, markdown_table
+
+    captions = pa.concat_tables([read_corpus(spec) for spec in specs])
+    tokens = caption_tokens(captions)
+    print(markdown_table(dataset_statistics(captions, tokens=tokens)))
+    if facets:
+        print("\n" + markdown_table(facet_statistics(captions, tokens=tokens)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acav-assets", description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", help="where assets are written (default: $ACAV_DATA_ROOT or ./acav_data)")
@@ -110,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     mat = commands.add_parser("materialize", help="materialise registered shards and the statistics")
     mat.add_argument("--shard", action="append", help="only this shard (repeatable)")
     commands.add_parser("stats", help="print the statistics tables from DuckDB")
+    corpus = commands.add_parser(
+        "caption-stats", help="Table 1 statistics (hours, samples, unique Qwen3 tokens) of published caption files")
+    corpus.add_argument("datasets", nargs="+", metavar="NAME=FORMAT:PATH",
+                        help="FORMAT: acav (ACAVCaps/MECAT JSON lines, file or folder), audiocaps, clotho, "
+                        "wavcaps, audiosetcaps")
+    corpus.add_argument("--facets", action="store_true", help="also print the per-facet statistics")
     demo = commands.add_parser("demo", help="run the whole graph on the built-in demo corpus")
     demo.add_argument("--manifest", default=str(DEMO_MANIFEST), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -128,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if materialize(args.shard) else 1
         elif args.command == "stats":
             print_stats()
+        elif args.command == "caption-stats":
+            print_caption_stats(args.datasets, args.facets)
         elif args.command == "demo":
             shards = register(args.manifest, prefix="demo")
             if not materialize(shards):
@@ -140,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"  DAGSTER_HOME={environment['DAGSTER_HOME']} ACAV_DATA_ROOT={environment['ACAV_DATA_ROOT']} "
                 ".venv/bin/dagster dev -m acav_assets.definitions"
             )
-    except (ManifestError, FileNotFoundError) as error:
+    except (ManifestError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -18,7 +18,7 @@ def test_definitions_load():
     graph = defs.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
         "clips", "acoustics", "tags", "routing", "speech", "music", "sound_events", "metadata", "lalm_description",
-        "evidence", "captions", "curated_captions", "caption_tokens", "release", "dataset_stats",
+        "evidence", "captions", "curated_captions", "caption_tokens", "release", "dataset_stats", "dataset_comparison",
     }
     assert defs.resolve_job_def("ingest_shard") and defs.resolve_job_def("statistics")
     check_keys = {k.name for k in graph.asset_check_keys}

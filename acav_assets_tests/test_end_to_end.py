@@ -13,12 +13,15 @@ import pytest
 from acav_assets.cli import DEMO_MANIFEST
 from acav_assets.manifests import DOMAINS
 
+# One real MECAT reference file (Apache-2.0) from the shared folder, when present.
+MECAT_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mecat" / "caption" / "train" / "0MA.jsonl"
+
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     env = dict(os.environ, ACAV_DATA_ROOT=str(root / "data"), DAGSTER_HOME=str(root / "dagster_home"),
-               HF_HUB_OFFLINE="1")
+               HF_HUB_OFFLINE="1", ACAV_COMPARE_DATASETS=f"MECAT-sample=acav:{MECAT_SAMPLE}")
     result = subprocess.run([sys.executable, "-m", "acav_assets.cli", "demo"], env=env, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
@@ -126,3 +129,11 @@ def test_release_and_caption_statistics(demo_run):
     with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
         (unique_tokens, captioned) = con.execute("SELECT unique_tokens, captioned_samples FROM dataset_stats").fetchall()[0]
     assert unique_tokens > 100 and captioned == len(curated)
+
+
+def test_table_1_comparison(demo_run):
+    root, _ = demo_run
+    rows = {r["dataset"]: r for r in pq.read_table(root / "data" / "dataset_comparison" / "dataset_comparison.parquet").to_pylist()}
+    assert rows["acav"]["samples"] > 0 and rows["acav"]["unique_tokens"] > 100
+    if MECAT_SAMPLE.exists():
+        assert rows["MECAT-sample"]["samples"] == 206

@@ -177,3 +177,51 @@ def caption_tokens(context: dg.AssetExecutionContext, settings: AcavSettings) ->
     table = pa.Table.from_pylist(rows, schema=CAPTION_TOKENS_SCHEMA)
     storage.write_table(table, settings.url("caption_tokens", shard))
     return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "tokens": int(len(token_ids))})
+
+
+# Table 1 of the ACAVCaps paper (../shared/facts/acavcaps.md): hours, samples, unique Qwen3 tokens.
+PAPER_TABLE_1 = [
+    ("AudioCaps", "135", "50k", "5.5k"), ("Clotho", "24", "3.8k", "5.5k"), ("SongDescriber", "12", "0.4k", "2.4k"),
+    ("MusicCaps", "7", "4.6k", "4.6k"), ("LPMusicCaps", "127", "21.6k", "5.1k"), ("WavCaps", "1.8k", "0.4M", "23.1k"),
+    ("Auto-ACD", "5.2k", "1.9M", "20.3k"), ("Sound-VeCaps", "4.5k", "1.6M", "42.7k"),
+    ("AudioSetCaps", "5.6k", "2.0M", "20.9k"), ("ACAVCaps", "13.0k", "4.7M", "76.7k"),
+]
+
+
+def _our_captions(settings: AcavSettings) -> pa.Table:
+    """The curated captions in the comparison's long layout (one row per caption variant)."""
+    from acav_assets.caption_corpora import CAPTION_SCHEMA
+
+    tokens = storage.read_partitions(settings.data_root, "caption_tokens")
+    clips = storage.read_partitions(settings.data_root, "clips", ["key", "duration_s"])
+    durations = dict(zip(clips["key"].to_pylist(), clips["duration_s"].to_pylist())) if clips is not None else {}
+    rows = [] if tokens is None else [
+        {"dataset": settings.dataset_name, "key": r["key"], "facet": r["facet"], "variant": r["variant"],
+         "text": r["text"], "duration_s": durations.get(r["key"]), "absent": r["absent"], "domain": r["domain"]}
+        for r in tokens.select(["key", "facet", "variant", "text", "absent", "domain"]).to_pylist()
+    ]
+    return pa.Table.from_pylist(rows, schema=CAPTION_SCHEMA)
+
+
+@dg.asset(
+    group_name="statistics", deps=[caption_tokens], kinds={"duckdb", "parquet"},
+    description="Table 1 side by side: this dataset's curated captions and every caption dataset named "
+    "in ACAV_COMPARE_DATASETS (';'-separated NAME=FORMAT:PATH, e.g. MECAT=acav:/data/mecat/caption/train), "
+    "hours, samples and unique Qwen3 tokens counted the same way, with the paper's rows for reference.",
+)
+def dataset_comparison(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    from acav_assets.caption_corpora import read_corpus
+    from acav_assets.token_stats import caption_tokens as tokenise, dataset_statistics, markdown_table
+
+    specs = [s.strip() for s in os.environ.get("ACAV_COMPARE_DATASETS", "").split(";") if s.strip()]
+    captions = pa.concat_tables([_our_captions(settings)] + [read_corpus(spec) for spec in specs])
+    stats = dataset_statistics(captions, tokens=tokenise(captions))
+    storage.write_table(stats, settings.url("dataset_comparison"))
+    paper = "\n".join(["| dataset (paper) | hours | samples | unique tokens |", "|---|---|---|---|"]
+                      + [f"| {name} | {h} | {n} | {t} |" for name, h, n, t in PAPER_TABLE_1])
+    context.log.info("compared %d datasets", stats.num_rows)
+    return dg.MaterializeResult(metadata={
+        "table_1": dg.MetadataValue.md(markdown_table(stats)),
+        "paper_table_1": dg.MetadataValue.md(paper),
+        "parquet": dg.MetadataValue.path(settings.url("dataset_comparison")),
+    })
