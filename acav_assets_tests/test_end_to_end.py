@@ -137,3 +137,6 @@ def test_table_1_comparison(demo_run):
     assert rows["acav"]["samples"] > 0 and rows["acav"]["unique_tokens"] > 100
     if MECAT_SAMPLE.exists():
         assert rows["MECAT-sample"]["samples"] == 206
+    with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
+        datasets = {r[0] for r in con.execute("SELECT dataset FROM dataset_comparison").fetchall()}
+    assert "acav" in datasets

@@ -7,7 +7,7 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from acav_assets import acoustics, sql_models, storage
+from acav_assets import acoustics, plots, sql_models, storage
 from acav_assets.clip_decoding import CLIPS_SCHEMA, STATUS_OK, decode_shard
 from acav_assets.expert_tables import analyse_shard, expert_schema
 from acav_assets.routing import ROUTING_FIELDS
@@ -17,6 +17,10 @@ from acav_assets.defs.resources import SQL_MODELS_DIR, AcavSettings
 
 ACOUSTICS_SCHEMA = expert_schema(acoustics.ACOUSTIC_FIELDS)
 ROUTING_SCHEMA = expert_schema(ROUTING_FIELDS)
+COMPARISON_SCHEMA = pa.schema([
+    pa.field("dataset", pa.string()), pa.field("hours", pa.float64()), pa.field("samples", pa.int64()),
+    pa.field("captions", pa.int64()), pa.field("unique_tokens", pa.int64()), pa.field("mean_words", pa.float64()),
+])
 # Defined here (not in release_assets) so the statistics can read it without a circular import.
 CAPTION_TOKENS_SCHEMA = pa.schema([
     pa.field("key", pa.string(), nullable=False), pa.field("shard", pa.string(), nullable=False),
@@ -119,6 +123,7 @@ def sql_sources(settings: AcavSettings) -> dict[str, sql_models.Source]:
         "acoustics": sql_models.Source(settings.glob("acoustics"), ACOUSTICS_SCHEMA),
         "routing": sql_models.Source(settings.glob("routing"), ROUTING_SCHEMA),
         "caption_tokens": sql_models.Source(settings.glob("caption_tokens"), CAPTION_TOKENS_SCHEMA),
+        "dataset_comparison": sql_models.Source(settings.glob("dataset_comparison"), COMPARISON_SCHEMA),
     }
 
 
@@ -133,7 +138,8 @@ def markdown_table(table: pa.Table, digits: int = 4) -> str:
 
 @dg.asset(
     group_name="statistics",
-    deps=[clips, acoustics_asset, dg.AssetKey("routing"), dg.AssetKey("caption_tokens")],
+    deps=[clips, acoustics_asset, dg.AssetKey("routing"), dg.AssetKey("caption_tokens"),
+          dg.AssetKey("dataset_comparison")],
     kinds={"duckdb", "sql"},
     description="dbt_like_sql/ models built in DuckDB over all shards' Parquet: dataset_stats "
     "(Table 1 row), shard_stats, status_stats and analysis views.",
@@ -148,6 +154,9 @@ def dataset_stats(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
     statuses = sql_models.query(settings.database, "SELECT * FROM status_stats")
     domains = sql_models.query(settings.database, "SELECT * FROM domain_stats")
     facets = sql_models.query(settings.database, "SELECT * FROM caption_stats")
+    comparison = sql_models.query(settings.database, "SELECT * FROM dataset_comparison")
+    frequencies = sql_models.query(settings.database, "SELECT count(*) AS n FROM (SELECT unnest(token_ids) AS t "
+                                   "FROM caption_tokens WHERE NOT absent) GROUP BY t ORDER BY n DESC")["n"].to_pylist()
     row = stats.to_pylist()[0]
     return dg.MaterializeResult(
         metadata={
@@ -160,6 +169,8 @@ def dataset_stats(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
             "status_stats": dg.MetadataValue.md(markdown_table(statuses)),
             "domain_stats": dg.MetadataValue.md(markdown_table(domains)),
             "caption_stats": dg.MetadataValue.md(markdown_table(facets)),
+            "dataset_comparison": dg.MetadataValue.md(markdown_table(comparison)),
+            "token_rank_plot": dg.MetadataValue.md(plots.token_rank_plot(frequencies)),
             "unique_tokens": row["unique_tokens"],
         }
     )

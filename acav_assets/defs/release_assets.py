@@ -12,7 +12,7 @@ from acav_assets.caption_schema import FACETS
 from acav_assets.caption_table import CAPTIONS_SCHEMA
 from acav_assets.clip_decoding import CLIPS_SCHEMA
 from acav_assets.curation import CurationSettings, curate, packaged_minilm
-from acav_assets.defs.assets import CAPTION_TOKENS_SCHEMA, column_schema
+from acav_assets.defs.assets import CAPTION_TOKENS_SCHEMA, COMPARISON_SCHEMA, column_schema
 from acav_assets.defs.caption_assets import captions
 from acav_assets.defs.checks import check_result
 from acav_assets.defs.partitions import shard_partitions
@@ -215,7 +215,7 @@ def dataset_comparison(context: dg.AssetExecutionContext, settings: AcavSettings
 
     specs = [s.strip() for s in os.environ.get("ACAV_COMPARE_DATASETS", "").split(";") if s.strip()]
     captions = pa.concat_tables([_our_captions(settings)] + [read_corpus(spec) for spec in specs])
-    stats = dataset_statistics(captions, tokens=tokenise(captions))
+    stats = dataset_statistics(captions, tokens=tokenise(captions)).select(COMPARISON_SCHEMA.names).cast(COMPARISON_SCHEMA)
     storage.write_table(stats, settings.url("dataset_comparison"))
     paper = "\n".join(["| dataset (paper) | hours | samples | unique tokens |", "|---|---|---|---|"]
                       + [f"| {name} | {h} | {n} | {t} |" for name, h, n, t in PAPER_TABLE_1])
