@@ -40,6 +40,7 @@ from typing import Any
 
 import fsspec
 
+from acav_assets.retry_after import retry_after_seconds
 from acav_assets.storage import atomic_writer
 
 __all__ = ["LlmOutcome", "LlmSettings", "ReplyCache", "request_hash", "run_requests", "totals"]
@@ -205,27 +206,6 @@ class _Spent:
     completion_tokens: int = 0
 
 
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from ``retry-after-ms`` / ``Retry-After`` (seconds or an HTTP date), if any."""
-    if headers is None:
-        return None
-    try:
-        value = headers.get("retry-after-ms")
-        if value is not None:
-            return max(float(value) / 1000.0, 0.0)
-        value = headers.get("retry-after")
-        if value is None:
-            return None
-        try:
-            seconds = float(value)
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value)
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=timezone.utc)
-            seconds = (when - datetime.now(timezone.utc)).total_seconds()
-        return max(seconds, 0.0) if math.isfinite(seconds) else None
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -300,7 +280,7 @@ class _Runner:
             status = error.status_code
             message = error.message if isinstance(error.message, str) else ""
             retryable = status in _RETRYABLE_STATUS or status >= 500
-            retry_after = _retry_after(getattr(error.response, "headers", None)) if retryable else None
+            retry_after = retry_after_seconds(getattr(error.response, "headers", None)) if retryable else None
             return _Failure(f"HTTP {status}: {message}", retryable=retryable, retry_after_s=retry_after)
         return _Failure(f"{type(error).__name__}: {error}", retryable=False)
 
