@@ -20,16 +20,13 @@ Robustness rules:
 from __future__ import annotations
 
 import base64
-import email.utils
 import io
 import logging
-import math
 import random
 import re
 import time
 import wave
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np

@@ -24,7 +24,6 @@ Robustness rules (the same as the LALM baseline's):
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import json
 import logging
@@ -35,7 +34,6 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import fsspec

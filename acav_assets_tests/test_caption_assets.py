@@ -2,7 +2,6 @@
 
 import dagster as dg
 import pyarrow.parquet as pq
-import pytest
 
 from acav_assets.caption_schema import FACETS
 from acav_assets.defs import caption_assets

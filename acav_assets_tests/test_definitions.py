@@ -3,7 +3,6 @@
 import json
 
 import dagster as dg
-import pytest
 
 from acav_assets import storage
 from acav_assets.defs import assets, checks

@@ -4,7 +4,6 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from acav_assets import storage
 from acav_assets.defs import assets, checks, expert_assets, expert_checks
 from acav_assets.defs.models import SpeechModelsResource, TaggerResource
 from acav_assets.defs.partitions import shard_partitions

@@ -20,7 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from acav_assets.audioset_ontology import load_ontology
 from acav_assets.cli import DEMO_MANIFEST

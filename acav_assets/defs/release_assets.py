@@ -10,7 +10,6 @@ import pyarrow as pa
 from acav_assets import quality_checks, storage
 from acav_assets.caption_schema import FACETS
 from acav_assets.caption_table import CAPTIONS_SCHEMA
-from acav_assets.clip_decoding import CLIPS_SCHEMA
 from acav_assets.curation import CurationSettings, curate, packaged_minilm
 from acav_assets.defs.assets import CAPTION_TOKENS_SCHEMA, COMPARISON_SCHEMA, column_schema
 from acav_assets.defs.caption_assets import captions
