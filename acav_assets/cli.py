@@ -113,6 +113,16 @@ def print_caption_stats(specs: list[str], facets: bool = False) -> None:
         print("\n" + markdown_table(facet_statistics(captions, tokens=tokens)))
 
 
+def print_date_scores(references: str, predictions: list[str], model: str) -> None:
+    from acav_assets.date_metric import DEFAULT_MODEL_ID, TextEncoder, packaged_encoder
+    from acav_assets.mecat_scoring import load_predictions, load_references, score_groups
+
+    encoder = packaged_encoder() if model == "packaged" else TextEncoder(model or DEFAULT_MODEL_ID)
+    scores = score_groups(load_references(references), load_predictions(predictions), encoder)
+    print("| " + " | ".join(scores) + " |\n|" + "---|" * len(scores))
+    print("| " + " | ".join("n/a" if v is None else f"{v:.1f}" for v in scores.values()) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acav-assets", description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", help="where assets are written (default: $ACAV_DATA_ROOT or ./acav_data)")
@@ -129,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="FORMAT: acav (ACAVCaps/MECAT JSON lines, file or folder), audiocaps, clotho, "
                         "wavcaps, audiosetcaps")
     corpus.add_argument("--facets", action="store_true", help="also print the per-facet statistics")
+    date = commands.add_parser("date-score", help="MECAT-Caption DATE scores of prediction CSVs (Table 2 row)")
+    date.add_argument("predictions", nargs="+", help="one CSV (key,text) or six: long short speech music sound environment")
+    date.add_argument("--references", required=True, help="folder of MECAT caption JSON lines")
+    date.add_argument("--model", default="", help="sentence-transformers model folder or hub id "
+                      "(default: paraphrase-TinyBERT-L6-v2 from the hub; 'packaged' = the offline all-MiniLM-L6-v2)")
     demo = commands.add_parser("demo", help="run the whole graph on the built-in demo corpus")
     demo.add_argument("--manifest", default=str(DEMO_MANIFEST), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -149,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             print_stats()
         elif args.command == "caption-stats":
             print_caption_stats(args.datasets, args.facets)
+        elif args.command == "date-score":
+            print_date_scores(args.references, args.predictions, args.model)
         elif args.command == "demo":
             shards = register(args.manifest, prefix="demo")
             if not materialize(shards):

@@ -1,0 +1,54 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from acav_assets import cli
+from acav_assets.mecat_scoring import load_predictions, load_references
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+MECAT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mecat" / "caption" / "train"
+
+
+@pytest.fixture
+def small_references(tmp_path):
+    """Twelve real MECAT clips (first lines of two domains) as a references folder."""
+    if not MECAT.exists():
+        pytest.skip("MECAT reference data not available")
+    folder = tmp_path / "refs"
+    folder.mkdir()
+    for domain in ("00A", "SMA"):
+        lines = (MECAT / f"{domain}.jsonl").read_text().splitlines()[:6]
+        (folder / f"{domain}.jsonl").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_predictions_files(tmp_path):
+    one = tmp_path / "one.csv"
+    one.write_text('key,text\n"a_0_10","a dog barks"\n')
+    preds = load_predictions([one])
+    assert preds["long"] == preds["environment"] == {"a_0_10": "a dog barks"}
+    with pytest.raises(ValueError, match="one predictions CSV or 6"):
+        load_predictions([one, one])
+    (tmp_path / "bad.csv").write_text("a,b,c\n")
+    with pytest.raises(ValueError, match="line 1: expected two fields"):
+        load_predictions([tmp_path / "bad.csv"])
+
+
+def test_cli_prints_the_table_2_row(small_references, tmp_path, capsys):
+    references = load_references(small_references)
+    assert len(references) == 12 and {r["domain"] for r in references.values()} == {"00A", "SMA"}
+    predictions = tmp_path / "pred.csv"
+    lines = ["key,text"]
+    for path in sorted(small_references.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            key, value = next(iter(json.loads(line).items()))
+            lines.append(f'"{key}","{value["long"][0]}"')
+    predictions.write_text("\n".join(lines) + "\n")
+    assert cli.main(["date-score", "--references", str(small_references), "--model", "packaged",
+                     str(predictions)]) == 0
+    header, _, values = capsys.readouterr().out.strip().splitlines()
+    row = dict(zip(header.strip("| ").split(" | "), values.strip("| ").split(" | ")))
+    assert row["pure_speech"] == "n/a" and row["score"] == "n/a"  # no S00 clips in these references
+    assert 0 < float(row["content_long"]) <= 100 and float(row["pure_sound"]) > 0
