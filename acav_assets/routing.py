@@ -27,7 +27,7 @@ PARTS = ("speech", "music", "sound")
 class RoutingThresholds:
     """Per-part score thresholds (tagger probabilities in [0, 1]). Speech uses 0.5 because
     YAMNet gives Speech 0.1-0.3 to singing and crowds; music and other sound use 0.3. With the
-    lite tagger they route the demo corpus 24/24 (scripts/check_demo_routing.py); recalibrate
+    lite tagger they route 23 of the 24 demo clips as recorded (scripts/check_demo_routing.py); recalibrate
     them for another tagger (ACAV_*_THRESHOLD)."""
 
     speech: float = 0.5

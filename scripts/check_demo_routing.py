@@ -16,14 +16,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import soundfile as sf
 
 from acav_assets.acoustics import measure_acoustics
 from acav_assets.audio_decoding import decode_clip, probe_duration
+from acav_assets.audio_shards import encode_flac
 from acav_assets.audioset_ontology import load_ontology
 from acav_assets.manifests import plan_clips, read_manifest
 from acav_assets.routing import ContentGroups, RoutingThresholds, route_clip
@@ -65,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("-" * len(header))
     agree = total = 0
     for clip in clips:
-        audio = decode_clip(clip.source, clip.start, clip.end).audio
+        # Through the same 16-bit FLAC the pipeline stores, so the tagger sees identical samples.
+        audio, _ = sf.read(io.BytesIO(encode_flac(decode_clip(clip.source, clip.start, clip.end).audio).flac),
+                           dtype="float32")
         tags = tag_clip(tagger, audio)
         silent = bool(measure_acoustics(audio, 16_000)["is_silent"])
         ends = window_ends(tags.window_starts_s, len(audio) / 16_000)
