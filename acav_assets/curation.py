@@ -181,7 +181,8 @@ def _is_absent(text: Any) -> bool:
     return isinstance(text, str) and text.strip().lower() == ABSENT.lower()
 
 
-def _domain_problem(row: Mapping[str, Any]) -> str | None:
+def domain_problem(row: Mapping[str, Any]) -> str | None:
+    """Why a caption row's "None" facets disagree with its domain, or None when they agree."""
     domain = row.get("domain")
     if not isinstance(domain, str) or not DOMAIN_RE.match(domain):
         return f"invalid domain {domain!r}"
@@ -242,7 +243,7 @@ def curate(captions: list[dict], evidence: Mapping[str, Mapping[str, Any]], sett
         if confidence < settings.min_confidence:
             drop(row, "low_confidence", f"mean long/short confidence {confidence:.3f} < {settings.min_confidence}")
             continue
-        problem = _domain_problem(row)
+        problem = domain_problem(row)
         if problem:
             drop(row, "domain_inconsistent", problem)
             continue

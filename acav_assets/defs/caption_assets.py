@@ -3,15 +3,14 @@ and confidences, written by an LLM (when one is configured) or by the offline sy
 
 import collections
 import functools
-import warnings
-
 import dagster as dg
 
 from acav_assets import quality_checks, storage
 from acav_assets.caption_prompt import PROMPT_VERSION, build_messages, repair_messages
 from acav_assets.caption_schema import (
-    ABSENT, CONTENT_FACETS, FACETS, QA_CATEGORIES, QA_DIFFICULTIES, QA_PER_CLIP, parse_reply, split_reasoning,
+    FACETS, QA_CATEGORIES, QA_DIFFICULTIES, QA_PER_CLIP, parse_reply, split_reasoning,
 )
+from acav_assets.curation import domain_problem
 from acav_assets.caption_table import CAPTIONS_SCHEMA, caption_row, caption_table
 from acav_assets.evidence_captioner import SYNTHESIZER_NAME, synthesize_caption
 from acav_assets.llm_client import ReplyCache, run_requests
@@ -21,9 +20,6 @@ from acav_assets.defs.expert_assets import evidence_table
 from acav_assets.defs.models import CaptionLlmResource
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
-
-warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
-
 
 def _synthesised_rows(shard: str, clips: list[dict]) -> list[dict]:
     rows = []
@@ -105,15 +101,9 @@ def captions(context: dg.AssetExecutionContext, settings: AcavSettings, caption_
 
 
 def _facets_follow_domain(row) -> float:
-    """1 when every content facet is "None" exactly where the domain's letter is 0."""
-    for facet, position in CONTENT_FACETS.items():
-        variants = row[facet]
-        if variants is None or not len(variants):
-            return 0.0
-        absent = row["domain"][position] == "0"
-        if (variants[0] == ABSENT) != absent:
-            return 0.0
-    return float(all(row[f] is not None and len(row[f]) and row[f][0] != ABSENT for f in ("long", "short", "environment")))
+    """1 when the row's "None" facets agree with its domain (the curation filter's rule)."""
+    facets = {f: list(row[f]) if row[f] is not None else [] for f in FACETS}
+    return float(domain_problem({"domain": row["domain"], **facets}) is None)
 
 
 def _all_confidences(row) -> list[float]:

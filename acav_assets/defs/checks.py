@@ -1,8 +1,6 @@
 """Blocking data-quality checks: great-expectations suites from the core, reported per partition."""
 
 
-import warnings
-
 import dagster as dg
 
 from acav_assets import quality_checks, sql_models, storage
@@ -10,11 +8,6 @@ from acav_assets.clip_decoding import CLIPS_SCHEMA, MIN_DECODED_SECONDS, STATUS_
 from acav_assets.defs.assets import ACOUSTICS_SCHEMA, acoustics_asset, clips, dataset_stats
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
-
-
-# Partitioned asset checks are "preview" in Dagster 1.13; without partitions_def a check would
-# load every shard. The warning says nothing a user can act on.
-warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
 
 
 def check_result(report: quality_checks.QualityReport) -> dg.AssetCheckResult:

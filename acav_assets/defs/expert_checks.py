@@ -1,7 +1,5 @@
 """Blocking great-expectations checks on every expert table (see quality_checks.check_expert)."""
 
-import warnings
-
 import dagster as dg
 import numpy as np
 
@@ -15,9 +13,6 @@ from acav_assets.defs.expert_assets import (
 )
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
-
-warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
-
 
 def _keys(settings: AcavSettings, asset: str, shard: str, where=lambda row: True) -> list[str]:
     table = storage.read_table(settings.url(asset, shard))

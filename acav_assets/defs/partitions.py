@@ -1,4 +1,10 @@
+import warnings
+
 import dagster as dg
+
+# Partitioned asset checks are "preview" in Dagster 1.13, but without partitions_def a check would
+# load every shard. Filtered here, once, because every module defining checks imports this one first.
+warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
 
 # One partition per shard of at most `shard_size` clips, added by the manifest sensor or
 # `acav-assets register`.

@@ -2,8 +2,6 @@
 
 import collections
 import os
-import warnings
-
 import dagster as dg
 import pyarrow as pa
 
@@ -16,8 +14,6 @@ from acav_assets.defs.caption_assets import captions
 from acav_assets.defs.checks import check_result
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
-
-warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec.*")
 
 DROPS_SCHEMA = pa.schema([
     pa.field("key", pa.string(), nullable=False), pa.field("shard", pa.string(), nullable=False),
