@@ -9,3 +9,11 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partiti
 # One partition per shard of at most `shard_size` clips, added by the manifest sensor or
 # `acav-assets register`.
 shard_partitions = dg.DynamicPartitionsDefinition(name="shards")
+
+# One partition per named training run (a run config under {data_root}/training_runs/), added by
+# `acav-assets add-run`; checkpoints and generated predictions are partitioned by it.
+training_run_partitions = dg.DynamicPartitionsDefinition(name="training_runs")
+
+# One partition per scored caption system: a training run's predictions (same name as the run)
+# or an imported predictions file (`acav-assets add-system`).
+system_partitions = dg.DynamicPartitionsDefinition(name="systems")
