@@ -35,6 +35,16 @@ class AcavSettings(dg.ConfigurableResource):
     sound_threshold: float = 0.3
     duckdb_path: str = ""
     manifests_dir: str = ""
+    # MECAT-Caption benchmark (hub dataset mispeech/MECAT-Caption): the reference JSON lines and
+    # the audio WebDataset shards (a folder, glob or brace pattern).
+    mecat_references: str = ""
+    mecat_audio: str = ""
+    # DATE text encoder: "" = the profile's default (lite: the packaged all-MiniLM-L6-v2; paper:
+    # paraphrase-TinyBERT-L6-v2 from the hub), "packaged", or a sentence-transformers id or folder.
+    date_model: str = ""
+    # FENSE error checker checkpoint (echecker_clotho_audiocaps_base.ckpt) for DATE's fluency
+    # penalty; "" = no penalty.
+    fluency_checker: str = ""
 
     @classmethod
     def from_env(cls, **overrides) -> AcavSettings:
