@@ -14,7 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from acav_assets.caption_corpora import ACAV_FACETS, _acav_files, read_acav_jsonl
+import numpy as np
+
 from acav_assets.date_metric import GROUPS, TextEncoder, caption_score, date_group_score
+from acav_assets.fluency_checker import FluencyChecker
 
 
 def load_references(folder: str | Path) -> dict[str, dict]:
@@ -49,18 +52,59 @@ def load_predictions(paths: Sequence[str | Path]) -> dict[str, dict[str, str]]:
     return dict(zip(ACAV_FACETS, files))
 
 
-def score_groups(references: dict[str, dict], predictions: dict[str, dict[str, str]],
-                 encoder: TextEncoder) -> dict[str, float | None]:
-    """DATE per group (None for a group without reference clips) and the final score (×100)."""
-    scores: dict[str, float | None] = {}
+def load_prediction_folder(folder: str | Path) -> dict[str, dict[str, str]]:
+    """Predictions stored for a system: ``predictions.csv`` (every facet) or ``{facet}.csv`` × 6."""
+    folder = Path(folder)
+    single = folder / "predictions.csv"
+    per_facet = [folder / f"{facet}.csv" for facet in ACAV_FACETS]
+    if single.is_file():
+        return load_predictions([single])
+    if all(p.is_file() for p in per_facet):
+        return load_predictions(per_facet)
+    found = sorted(p.name for p in folder.glob("*.csv")) if folder.is_dir() else []
+    raise FileNotFoundError(f"{folder}: expected predictions.csv or the six files "
+                            f"{', '.join(p.name for p in per_facet)}; found {found or 'nothing'}")
+
+
+def score_group_details(references: dict[str, dict], predictions: dict[str, dict[str, str]], encoder: TextEncoder,
+                        fluency: FluencyChecker | None = None, log=None) -> list[dict]:
+    """One row per evaluation group with reference clips: n, missing predictions, mean
+    similarity, discrimination and DATE (×100), and how many predictions were penalised."""
+    penalty_of: dict[str, float] = {}
+    if fluency is not None:
+        texts = sorted({t for facet in predictions.values() for t in facet.values()})
+        penalty_of = dict(zip(texts, fluency.penalties(texts).tolist()))
+    rows = []
     for name, group in GROUPS.items():
         keys = sorted(k for k, ref in references.items() if ref["domain"] in group.domains)
         if not keys:
-            scores[name] = None
             continue
         preds = [predictions[group.facet].get(k, "") for k in keys]
-        refs = [references[k][group.facet] for k in keys]
-        scores[name] = 100 * float(date_group_score(preds, refs, group.facet, encoder)["date_mean"])
-    complete = all(v is not None for v in scores.values())
-    scores["score"] = 100 * caption_score({k: v / 100 for k, v in scores.items()}) if complete else None
+        penalty = np.array([penalty_of.get(p, 1.0) for p in preds], np.float32) if fluency is not None else None
+        result = date_group_score(preds, [references[k][group.facet] for k in keys], group.facet, encoder, penalty)
+        rows.append({
+            "group": name, "facet": group.facet, "n": len(keys),
+            "missing_predictions": sum(k not in predictions[group.facet] for k in keys),
+            "penalised": int((penalty < 1).sum()) if penalty is not None else 0,
+            "similarity": 100 * result["similarity_mean"], "discrimination": 100 * result["discrimination_mean"],
+            "date": 100 * result["date_mean"],
+        })
+        if log is not None:
+            log.info("DATE %s: %.1f over %d clips", name, rows[-1]["date"], len(keys))
+    return rows
+
+
+def final_score(group_scores: dict[str, float | None]) -> float | None:
+    """The final caption score (×100) from the nine group scores (×100); None if any is missing."""
+    if any(group_scores.get(name) is None for name in GROUPS):
+        return None
+    return 100 * caption_score({name: group_scores[name] / 100 for name in GROUPS})
+
+
+def score_groups(references: dict[str, dict], predictions: dict[str, dict[str, str]],
+                 encoder: TextEncoder, fluency: FluencyChecker | None = None) -> dict[str, float | None]:
+    """DATE per group (None for a group without reference clips) and the final score (×100)."""
+    details = {row["group"]: row["date"] for row in score_group_details(references, predictions, encoder, fluency)}
+    scores: dict[str, float | None] = {name: details.get(name) for name in GROUPS}
+    scores["score"] = final_score(scores)
     return scores
