@@ -13,9 +13,9 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from acav_assets.caption_corpora import ACAV_FACETS, _acav_files, read_acav_jsonl
 import numpy as np
 
+from acav_assets.caption_corpora import ACAV_FACETS, _acav_files, read_acav_jsonl
 from acav_assets.date_metric import GROUPS, TextEncoder, caption_score, date_group_score
 from acav_assets.fluency_checker import FluencyChecker
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import graphlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,10 +118,19 @@ def build(
     sources: Mapping[str, Source],
     variables: Mapping[str, str] | None = None,
     log: logging.Logger = logger,
+    select: Collection[str] | None = None,
 ) -> list[str]:
-    """(Re)build every model into the DuckDB file ``database``; returns the build order."""
+    """(Re)build every model into the DuckDB file ``database``, or only the ``select``ed ones
+    (the models they refer to must already be built); returns the build order."""
     models = load_models(models_dir)
     order = build_order(models)
+    if select is not None:
+        unknown = set(select) - models.keys()
+        if unknown:
+            raise SqlModelError(f"no model(s) named {sorted(unknown)} in {models_dir}")
+        order = [name for name in order if name in select]
+        needed = set().union(*(models[name].sources for name in order))
+        sources = {name: source for name, source in sources.items() if name in needed}
     Path(database).parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(database) as con:
         relations = {name: _source_relation(con, name, source) for name, source in sources.items()}

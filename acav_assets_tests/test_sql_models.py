@@ -3,7 +3,7 @@ import pytest
 
 from acav_assets import sql_models, storage
 from acav_assets.clip_decoding import CLIPS_SCHEMA
-from acav_assets.defs.assets import ACOUSTICS_SCHEMA, CAPTION_TOKENS_SCHEMA, COMPARISON_SCHEMA, ROUTING_SCHEMA
+from acav_assets.defs.assets import ACOUSTICS_SCHEMA, CAPTION_TOKENS_SCHEMA, COMPARISON_SCHEMA, MECAT_SCORES_SCHEMA, ROUTING_SCHEMA
 from acav_assets.defs.resources import SQL_MODELS_DIR
 
 
@@ -27,6 +27,7 @@ def sources(root: str) -> dict:
         "routing": sql_models.Source(storage.asset_glob(root, "routing"), ROUTING_SCHEMA),
         "caption_tokens": sql_models.Source(storage.asset_glob(root, "caption_tokens"), CAPTION_TOKENS_SCHEMA),
         "dataset_comparison": sql_models.Source(storage.asset_glob(root, "dataset_comparison"), COMPARISON_SCHEMA),
+        "mecat_caption_scores": sql_models.Source(storage.asset_glob(root, "mecat_caption_scores"), MECAT_SCORES_SCHEMA),
     }
 
 

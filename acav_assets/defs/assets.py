@@ -21,6 +21,17 @@ COMPARISON_SCHEMA = pa.schema([
     pa.field("dataset", pa.string()), pa.field("hours", pa.float64()), pa.field("samples", pa.int64()),
     pa.field("captions", pa.int64()), pa.field("unique_tokens", pa.int64()), pa.field("mean_words", pa.float64()),
 ])
+# One row per (system, MECAT-Caption group); group "score" is the final caption score (×100).
+MECAT_SCORES_SCHEMA = pa.schema([
+    pa.field("system", pa.string(), nullable=False), pa.field("group", pa.string(), nullable=False),
+    pa.field("facet", pa.string()), pa.field("n", pa.int64(), metadata={"unit": "clips"}),
+    pa.field("missing_predictions", pa.int64(), metadata={"unit": "clips"}),
+    pa.field("penalised", pa.int64(), metadata={"description": "predictions the fluency checker penalised"}),
+    pa.field("similarity", pa.float64(), metadata={"unit": "×100"}),
+    pa.field("discrimination", pa.float64(), metadata={"unit": "×100"}),
+    pa.field("date", pa.float64(), metadata={"unit": "×100", "description": "DATE score of the group"}),
+    pa.field("encoder", pa.string()), pa.field("fluency_checker", pa.string()), pa.field("references", pa.string()),
+])
 # Defined here (not in release_assets) so the statistics can read it without a circular import.
 CAPTION_TOKENS_SCHEMA = pa.schema([
     pa.field("key", pa.string(), nullable=False), pa.field("shard", pa.string(), nullable=False),
@@ -124,6 +135,7 @@ def sql_sources(settings: AcavSettings) -> dict[str, sql_models.Source]:
         "routing": sql_models.Source(settings.glob("routing"), ROUTING_SCHEMA),
         "caption_tokens": sql_models.Source(settings.glob("caption_tokens"), CAPTION_TOKENS_SCHEMA),
         "dataset_comparison": sql_models.Source(settings.glob("dataset_comparison"), COMPARISON_SCHEMA),
+        "mecat_caption_scores": sql_models.Source(settings.glob("mecat_caption_scores"), MECAT_SCORES_SCHEMA),
     }
 
 
