@@ -113,14 +113,51 @@ def print_caption_stats(specs: list[str], facets: bool = False) -> None:
         print("\n" + markdown_table(facet_statistics(captions, tokens=tokens)))
 
 
-def print_date_scores(references: str, predictions: list[str], model: str) -> None:
+def print_date_scores(references: str, predictions: list[str], model: str, fluency_checker: str = "") -> None:
     from acav_assets.date_metric import DEFAULT_MODEL_ID, TextEncoder, packaged_encoder
+    from acav_assets.fluency_checker import FluencyChecker
     from acav_assets.mecat_scoring import load_predictions, load_references, score_groups
 
     encoder = packaged_encoder() if model == "packaged" else TextEncoder(model or DEFAULT_MODEL_ID)
-    scores = score_groups(load_references(references), load_predictions(predictions), encoder)
+    fluency = FluencyChecker(fluency_checker) if fluency_checker else None
+    scores = score_groups(load_references(references), load_predictions(predictions), encoder, fluency)
     print("| " + " | ".join(scores) + " |\n|" + "---|" * len(scores))
     print("| " + " | ".join("n/a" if v is None else f"{v:.1f}" for v in scores.values()) + " |")
+
+
+def add_system(name: str, predictions: list[str], score: bool) -> bool:
+    """Copy a system's predictions CSVs to {data_root}/predictions/{name}/, register it as a
+    `systems` partition and, with ``score``, materialise its scores and Table 2."""
+    import shutil
+
+    import dagster as dg
+
+    from acav_assets.caption_corpora import ACAV_FACETS
+    from acav_assets.defs.evaluation_assets import predictions_folder
+    from acav_assets.defs.partitions import system_partitions
+    from acav_assets.defs.resources import AcavSettings
+    from acav_assets.mecat_scoring import load_predictions
+
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"invalid system name {name!r}")
+    load_predictions(predictions)  # refuse malformed files before anything is written
+    folder = Path(predictions_folder(AcavSettings.from_env(), name))
+    if "://" in str(folder):
+        raise ValueError("add-system copies to a local data root; upload the CSVs to {data_root}/predictions/NAME/")
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    targets = ["predictions.csv"] if len(predictions) == 1 else [f"{facet}.csv" for facet in ACAV_FACETS]
+    for source, target in zip(predictions, targets):
+        shutil.copyfile(source, folder / target)
+    with dg.DagsterInstance.get() as instance:
+        if name not in instance.get_dynamic_partitions(system_partitions.name):
+            instance.add_dynamic_partitions(system_partitions.name, [name])
+    print(f"system {name}: {len(predictions)} predictions file(s) in {folder}")
+    if not score:
+        return True
+    return (_materialize("mecat_caption_scores", name, f"mecat_caption_scores [{name}]")
+            and _materialize("caption_benchmark_table", label="caption_benchmark_table"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,6 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     date.add_argument("--references", required=True, help="folder of MECAT caption JSON lines")
     date.add_argument("--model", default="", help="sentence-transformers model folder or hub id "
                       "(default: paraphrase-TinyBERT-L6-v2 from the hub; 'packaged' = the offline all-MiniLM-L6-v2)")
+    date.add_argument("--fluency-checker", default="", help="FENSE error-checker checkpoint "
+                      "(echecker_clotho_audiocaps_base.ckpt) for the fluency penalty; default: no penalty")
+    system = commands.add_parser("add-system", help="register a predictions CSV (or six) as a scored system "
+                                 "(partition of mecat_caption_scores)")
+    system.add_argument("name")
+    system.add_argument("predictions", nargs="+", help="one CSV (key,text) or six: long short speech music sound environment")
+    system.add_argument("--score", action="store_true", help="also materialise its scores and Table 2 "
+                        "(needs ACAV_MECAT_REFERENCES)")
     demo = commands.add_parser("demo", help="run the whole graph on the built-in demo corpus")
     demo.add_argument("--manifest", default=str(DEMO_MANIFEST), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -165,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "caption-stats":
             print_caption_stats(args.datasets, args.facets)
         elif args.command == "date-score":
-            print_date_scores(args.references, args.predictions, args.model)
+            print_date_scores(args.references, args.predictions, args.model, args.fluency_checker)
+        elif args.command == "add-system":
+            return 0 if add_system(args.name, args.predictions, args.score) else 1
         elif args.command == "demo":
             shards = register(args.manifest, prefix="demo")
             if not materialize(shards):

@@ -52,3 +52,32 @@ def test_cli_prints_the_table_2_row(small_references, tmp_path, capsys):
     row = dict(zip(header.strip("| ").split(" | "), values.strip("| ").split(" | ")))
     assert row["pure_speech"] == "n/a" and row["score"] == "n/a"  # no S00 clips in these references
     assert 0 < float(row["content_long"]) <= 100 and float(row["pure_sound"]) > 0
+
+
+def test_add_system_registers_scores_and_renders_table_2(small_references, tmp_path, monkeypatch, capsys):
+    import dagster as dg
+
+    from acav_assets import sql_models
+
+    data_root, home = tmp_path / "data", tmp_path / "home"
+    monkeypatch.setenv("ACAV_DATA_ROOT", str(data_root))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("ACAV_MECAT_REFERENCES", str(small_references))
+    predictions = tmp_path / "pred.csv"
+    lines = ["key,text"]
+    for path in sorted(small_references.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            key, value = next(iter(json.loads(line).items()))
+            lines.append(f'"{key}","{value["short"][1]}"')
+    predictions.write_text("\n".join(lines) + "\n")
+    (tmp_path / "bad.csv").write_text("only-one-field\n")
+    assert cli.main(["add-system", "bad", str(tmp_path / "bad.csv")]) == 2
+    assert not (data_root / "predictions" / "bad").exists()
+    assert cli.main(["add-system", "my-captioner", str(predictions), "--score"]) == 0
+    assert (data_root / "predictions" / "my-captioner" / "predictions.csv").is_file()
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_dynamic_partitions("systems") == ["my-captioner"]
+    row = sql_models.query(str(data_root / "warehouse.duckdb"), "SELECT * FROM caption_benchmark").to_pylist()[0]
+    assert row["system"] == "my-captioner" and row["clips"] == 12 and 0 < row["content_long"] < 100
+    table = (data_root / "caption_benchmark_table" / "table2.md").read_text()
+    assert "| my-captioner | scored here |" in table and "| ACAVCaps | paper |" in table
