@@ -74,8 +74,22 @@ def _materialize(selection: str, partition: str | None = None, label: str | None
     return True
 
 
-def materialize(shards: list[str] | None = None) -> bool:
-    """Materialise the per-shard assets of ``shards`` (default: every registered shard), then the statistics."""
+def due_work(shards: list[str]) -> dict[str, list[str]]:
+    """For each of ``shards`` with outputs missing or older than their inputs, the assets to recompute."""
+    from acav_assets.definitions import ASSETS
+    from acav_assets.defs.resources import AcavSettings
+    from acav_assets.defs.schedules import per_shard_dependencies
+    from acav_assets.shard_freshness import due_shards, modification_times
+    from acav_assets.shard_plans import PLANS_ASSET
+
+    dependencies = per_shard_dependencies(ASSETS)
+    times = modification_times(AcavSettings.from_env().data_root, [PLANS_ASSET, *dependencies])
+    return {item.shard: list(item.assets) for item in due_shards(shards, dependencies, times)}
+
+
+def materialize(shards: list[str] | None = None, resume: bool = False) -> bool:
+    """Materialise the per-shard assets of ``shards`` (default: every registered shard), then the
+    statistics. With ``resume``, only what is missing or older than its inputs is recomputed."""
     import dagster as dg
 
     from acav_assets.defs.partitions import shard_partitions
@@ -86,6 +100,14 @@ def materialize(shards: list[str] | None = None) -> bool:
     if not shards:
         print("no shards registered: run `acav-assets register MANIFEST` first")
         return False
+    if resume:
+        due = due_work(shards)
+        for shard in shards:
+            if shard not in due:
+                print(f"shard {shard} is up to date")
+        ok = all([_materialize(",".join(assets), shard, f"shard {shard} ({', '.join(assets)})")
+                  for shard, assets in due.items()])
+        return _materialize(STATISTICS_SELECTION, label="release and statistics (all shards)") and ok
     ok = all([_materialize(PER_SHARD_SELECTION, shard, f"shard {shard} (decode, experts, captions, curation)") for shard in shards])
     return _materialize(STATISTICS_SELECTION, label="release and statistics (all shards)") and ok
 
@@ -169,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     reg.add_argument("--prefix", help="shard name prefix (default: the manifest's name)")
     mat = commands.add_parser("materialize", help="materialise registered shards and the statistics")
     mat.add_argument("--shard", action="append", help="only this shard (repeatable)")
+    mat.add_argument("--resume", action="store_true",
+                     help="only the outputs that are missing or older than their inputs (after an interrupted run)")
     commands.add_parser("stats", help="print the statistics tables from DuckDB")
     corpus = commands.add_parser(
         "caption-stats", help="Table 1 statistics (hours, samples, unique Qwen3 tokens) of published caption files")
@@ -204,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "register":
             register(args.manifest, args.prefix)
         elif args.command == "materialize":
-            return 0 if materialize(args.shard) else 1
+            return 0 if materialize(args.shard, args.resume) else 1
         elif args.command == "stats":
             print_stats()
         elif args.command == "caption-stats":

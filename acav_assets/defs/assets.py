@@ -13,6 +13,7 @@ from acav_assets.expert_tables import analyse_shard, expert_schema
 from acav_assets.routing import ROUTING_FIELDS
 from acav_assets.shard_plans import load_shard_plan
 from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.policies import PER_SHARD, ROLL_UP
 from acav_assets.defs.resources import SQL_MODELS_DIR, AcavSettings
 
 ACOUSTICS_SCHEMA = expert_schema(acoustics.ACOUSTIC_FIELDS)
@@ -68,6 +69,7 @@ def failures_markdown(table: pa.Table, limit: int = 50) -> str:
 @dg.asset(
     partitions_def=shard_partitions,
     group_name="ingest",
+    **PER_SHARD,
     kinds={"parquet", "webdataset"},
     description="Each planned clip decoded once to 16 kHz mono FLAC in a WebDataset tar, with its "
     "provenance, checksum and decode status in Parquet.",
@@ -97,7 +99,7 @@ def clips(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.Mater
 
 @dg.asset(
     name="acoustics",
-    partitions_def=shard_partitions,
+    partitions_def=shard_partitions, **PER_SHARD,
     group_name="experts",
     deps=[clips],
     kinds={"parquet", "numpy"},
@@ -152,6 +154,7 @@ def markdown_table(table: pa.Table, digits: int = 4) -> str:
     group_name="statistics",
     deps=[clips, acoustics_asset, dg.AssetKey("routing"), dg.AssetKey("caption_tokens"),
           dg.AssetKey("dataset_comparison")],
+    **ROLL_UP,
     kinds={"duckdb", "sql"},
     description="dbt_like_sql/ models built in DuckDB over all shards' Parquet: dataset_stats "
     "(Table 1 row), shard_stats, status_stats and analysis views.",

@@ -19,6 +19,7 @@ from acav_assets.defs.checks import check_result
 from acav_assets.defs.expert_assets import evidence_table
 from acav_assets.defs.models import CaptionLlmResource
 from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.policies import LLM_BOUND
 from acav_assets.defs.resources import AcavSettings
 
 def _synthesised_rows(shard: str, clips: list[dict]) -> list[dict]:
@@ -65,7 +66,7 @@ def _llm_rows(context, shard: str, clips: list[dict], llm: CaptionLlmResource, s
 
 
 @dg.asset(
-    partitions_def=shard_partitions, group_name="captions", deps=[evidence_table], pool="llm_api",
+    partitions_def=shard_partitions, group_name="captions", deps=[evidence_table], **LLM_BOUND,
     kinds={"parquet", "openai"},
     description="Six caption facets x three variants, five QA pairs and confidences per decoded clip, "
     "from the LLM at OPENAI_BASE_URL / ACAV_LLM_MODEL (chain of thought kept apart, replies validated, "

@@ -21,6 +21,7 @@ from acav_assets.speech import SPEECH_FIELDS, analyse_speech
 from acav_assets.defs.assets import acoustics_asset, clips, column_schema
 from acav_assets.defs.models import LalmResource, SpeechModelsResource, TaggerResource
 from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.policies import GPU_BOUND, LLM_BOUND, PER_SHARD
 from acav_assets.defs.resources import AcavSettings
 
 EXPERT_SCHEMAS = {
@@ -53,10 +54,10 @@ def _write(settings: AcavSettings, asset: str, shard: str, table, extra: dict | 
 
 
 def _partitioned(**kwargs):
-    return dg.asset(partitions_def=shard_partitions, group_name="experts", kinds={"parquet"}, **kwargs)
+    return dg.asset(partitions_def=shard_partitions, group_name="experts", kinds={"parquet"}, **{**PER_SHARD, **kwargs})
 
 
-@_partitioned(deps=[clips], pool="gpu",
+@_partitioned(deps=[clips], **GPU_BOUND,
               description="AudioSet probabilities per 2 s window and per clip (ontology ids in the "
               "Parquet schema metadata `label_mids`), from the profile's tagger.")
 def tags(context: dg.AssetExecutionContext, settings: AcavSettings, tagger: TaggerResource) -> dg.MaterializeResult:
@@ -112,7 +113,7 @@ def _routed_keys(settings: AcavSettings, shard: str, letter: str, position: int)
     return [r["key"] for r in _ok_rows(table) if r["domain"][position] == letter]
 
 
-@_partitioned(deps=[routing], pool="gpu",
+@_partitioned(deps=[routing], **GPU_BOUND,
               description="Speech expert on clips routed to S**: VAD segments, ASR with language and "
               "timestamps, speaking rate, pitch, speaker gender; emotion, age and speaker count only "
               "from a configured model (else 'unavailable').")
@@ -132,7 +133,7 @@ def _speech_of(vad, asr, gender, audio: np.ndarray, sample_rate: int) -> dict:
     return analyse_speech(audio, vad, asr, gender, sample_rate=sample_rate)
 
 
-@_partitioned(deps=[routing, tags], pool="gpu",
+@_partitioned(deps=[routing, tags], **GPU_BOUND,
               description="Music expert on clips routed to *M*: tempo and beat confidence, key and "
               "mode, loudness, harmonic/percussive balance, vocal presence, genre/mood/instrument "
               "labels from the AudioSet music subtree; sung words through the speech expert.")
@@ -209,7 +210,7 @@ def metadata_asset(context: dg.AssetExecutionContext, settings: AcavSettings) ->
     return _write(settings, "metadata", shard, table, {"languages": {str(k): v for k, v in languages.items()}})
 
 
-@_partitioned(name="lalm_description", deps=[clips], pool="llm_api",
+@_partitioned(name="lalm_description", deps=[clips], **LLM_BOUND,
               description="Optional free-text description of each clip from an audio-language model "
               "behind an OpenAI-compatible endpoint (ACAV_LALM_BASE_URL, ACAV_LALM_MODEL, "
               "ACAV_LALM_API_KEY). Off unless configured: then the table is empty.")

@@ -13,6 +13,7 @@ from acav_assets.defs.assets import CAPTION_TOKENS_SCHEMA, COMPARISON_SCHEMA, co
 from acav_assets.defs.caption_assets import captions
 from acav_assets.defs.checks import check_result
 from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.policies import PER_SHARD, ROLL_UP
 from acav_assets.defs.resources import AcavSettings
 
 DROPS_SCHEMA = pa.schema([
@@ -33,7 +34,7 @@ def decontamination_ids() -> frozenset[str]:
 
 
 @dg.asset(
-    partitions_def=shard_partitions, group_name="curation", deps=[captions], kinds={"parquet"},
+    partitions_def=shard_partitions, group_name="curation", **PER_SHARD, deps=[captions], kinds={"parquet"},
     description="Captions that pass every filter (confidence, domain consistency, caption-evidence "
     "consistency under all-MiniLM-L6-v2, exact and near duplicates, decontamination list); every "
     "dropped clip is in curation_drops with its reason.",
@@ -91,7 +92,7 @@ def _release_folder(settings: AcavSettings) -> str:
 
 
 @dg.asset(
-    group_name="release", deps=[curated_captions], kinds={"json", "parquet", "webdataset"},
+    group_name="release", deps=[curated_captions], kinds={"json", "parquet", "webdataset"}, **ROLL_UP,
     description="The published layout: {domain}.jsonl.gz per domain (ACAVCaps lines), qa.jsonl.gz "
     "(MECAT-QA lines), captions.parquet (loads with `datasets`), and WebDataset shards (flac + json) "
     "for training, with plots of the release in the metadata.",
@@ -146,7 +147,7 @@ def release_round_trip(settings: AcavSettings) -> dg.AssetCheckResult:
 
 
 @dg.asset(
-    partitions_def=shard_partitions, group_name="curation", deps=[curated_captions], kinds={"parquet"},
+    partitions_def=shard_partitions, group_name="curation", **PER_SHARD, deps=[curated_captions], kinds={"parquet"},
     description="Every curated caption variant with its Qwen3 token ids (the exact Qwen3 tokenizer, "
     "batched); DuckDB counts unique tokens over these (dataset_stats, caption_stats).",
 )
@@ -199,7 +200,7 @@ def _our_captions(settings: AcavSettings) -> pa.Table:
 
 
 @dg.asset(
-    group_name="statistics", deps=[caption_tokens], kinds={"duckdb", "parquet"},
+    group_name="statistics", deps=[caption_tokens], kinds={"duckdb", "parquet"}, **ROLL_UP,
     description="Table 1 side by side: this dataset's curated captions and every caption dataset named "
     "in ACAV_COMPARE_DATASETS (';'-separated NAME=FORMAT:PATH, e.g. MECAT=acav:/data/mecat/caption/train), "
     "hours, samples and unique Qwen3 tokens counted the same way, with the paper's rows for reference.",

@@ -35,6 +35,8 @@ class AcavSettings(dg.ConfigurableResource):
     sound_threshold: float = 0.3
     duckdb_path: str = ""
     manifests_dir: str = ""
+    # The nightly backfill schedule requests at most this many shard runs per tick (ACAV_MAX_SHARDS_PER_TICK).
+    max_shards_per_tick: int = 200
     # MECAT-Caption benchmark (hub dataset mispeech/MECAT-Caption): the reference JSON lines and
     # the audio WebDataset shards (a folder, glob or brace pattern).
     mecat_references: str = ""
