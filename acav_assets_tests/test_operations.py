@@ -16,7 +16,6 @@ from acav_assets.defs.jobs import train_evaluate_jobs
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.defs.schedules import per_shard_dependencies
-from acav_assets.defs.sensors import manifest_sensor
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml"
 PER_SHARD_CHAIN = ["clips", "acoustics", "tags", "routing", "speech", "music", "sound_events", "metadata",
@@ -137,7 +136,7 @@ def test_nightly_backfill_requests_due_shards_only(defs, tmp_path):
     write_outputs(root, "replanned", PER_SHARD_CHAIN, 2_000)
     write_outputs(root, "replanned", ["shard_plans"], 3_000)  # its manifest changed after the run
     write_outputs(root, "new", ["shard_plans"], 1_000)
-    night = datetime.datetime(2026, 11, 3, 2, 0, tzinfo=datetime.timezone.utc)
+    night = datetime.datetime(2026, 11, 3, 2, 0, tzinfo=datetime.UTC)
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(shard_partitions.name, ["complete", "killed", "new", "replanned", "unplanned"])
         result = evaluate_schedule(defs, instance, settings, night)

@@ -9,12 +9,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 
-from acav_assets.shard_freshness import due_shards, modification_times
-from acav_assets.shard_plans import PLANS_ASSET
 from acav_assets.defs.jobs import ingest_job
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import NIGHTLY_BACKFILL_CRON
 from acav_assets.defs.resources import AcavSettings
+from acav_assets.shard_freshness import due_shards, modification_times
+from acav_assets.shard_plans import PLANS_ASSET
 
 PARTITION_TAG = "dagster/partition"  # the tag Dagster puts on a partitioned run
 ACTIVE_STATUSES = [
@@ -78,7 +78,7 @@ def build_backfill_schedule(assets_defs: Iterable) -> dg.ScheduleDefinition:
         "shards with a queued or running run are left for the next tick.",
     )
     def nightly_backfill(context: dg.ScheduleEvaluationContext, settings: AcavSettings):
-        when = context.scheduled_execution_time or datetime.datetime.now(datetime.timezone.utc)
+        when = context.scheduled_execution_time or datetime.datetime.now(datetime.UTC)
         requests, summary = backfill_requests(context.instance, settings, dependencies, when.strftime("%Y-%m-%dT%H:%M"))
         context.log.info(summary)
         return requests if requests else dg.SkipReason(summary)
