@@ -79,12 +79,16 @@ def due_work(shards: list[str]) -> dict[str, list[str]]:
     from acav_assets.definitions import ASSETS
     from acav_assets.defs.resources import AcavSettings
     from acav_assets.defs.schedules import per_shard_dependencies
-    from acav_assets.shard_freshness import due_shards, modification_times
+    from acav_assets.shard_freshness import due_shards, modification_times, remove_partial_files
     from acav_assets.shard_plans import PLANS_ASSET
 
     dependencies = per_shard_dependencies(ASSETS)
-    times = modification_times(AcavSettings.from_env().data_root, [PLANS_ASSET, *dependencies])
-    return {item.shard: list(item.assets) for item in due_shards(shards, dependencies, times)}
+    data_root = AcavSettings.from_env().data_root
+    times = modification_times(data_root, [PLANS_ASSET, *dependencies])
+    due = {item.shard: list(item.assets) for item in due_shards(shards, dependencies, times)}
+    for name in remove_partial_files(data_root, [*dependencies, "audio"], due):
+        print(f"removed {name}, left by an interrupted run")
+    return due
 
 
 def materialize(shards: list[str] | None = None, resume: bool = False) -> bool:

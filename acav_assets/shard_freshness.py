@@ -103,3 +103,20 @@ def due_shards(
         if assets:
             found.append(DueShard(shard, tuple(assets), reason))
     return found
+
+
+def remove_partial_files(data_root: str, folders: Iterable[str], shards: Iterable[str]) -> list[str]:
+    """Delete the temporary files a killed writer left for ``shards`` (a rename never happened, so
+    readers never saw them); returns what was removed. Only for shards no run is writing."""
+    wanted = set(shards)
+    removed = []
+    for folder in folders:
+        fs, path = fsspec.core.url_to_fs(f"{data_root.rstrip('/')}/{folder}")
+        if not fs.exists(path):
+            continue
+        for name in fs.ls(path, detail=False):
+            base = name.rsplit("/", 1)[-1]
+            if TEMPORARY_MARKER in base and base[: base.index(TEMPORARY_MARKER)].rsplit(".", 1)[0] in wanted:
+                fs.rm(name)
+                removed.append(name)
+    return removed

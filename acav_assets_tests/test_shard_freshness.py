@@ -52,3 +52,14 @@ def test_modification_times_read_one_listing_per_folder_and_ignore_partial_files
     os.utime(tmp_path / "a" / "s.parquet", (1_000_000, 1_000_000))
     times = modification_times(str(tmp_path), ["a", "never_written"])
     assert times == {"a": {"s": 1_000_000.0}, "never_written": {}}
+
+
+def test_partial_files_of_the_given_shards_are_removed(tmp_path):
+    from acav_assets.shard_freshness import remove_partial_files
+
+    (tmp_path / "a").mkdir()
+    for name in ("s.parquet", "s.parquet.tmp-1f2e", "t.parquet.tmp-3a4b"):
+        (tmp_path / "a" / name).write_bytes(b"x")
+    removed = remove_partial_files(str(tmp_path), ["a", "missing"], ["s"])
+    assert [r.rsplit("/", 1)[-1] for r in removed] == ["s.parquet.tmp-1f2e"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["s.parquet", "t.parquet.tmp-3a4b"]
