@@ -560,3 +560,33 @@ def write_prediction_csvs(predictions: dict[str, dict[str, str]], folder: str | 
         os.replace(temporary, path)
         paths.append(path)
     return paths
+
+
+# --- run files ----------------------------------------------------------------------------------
+
+RUN_SECTION_DEFAULTS = {
+    "predictions": {"data": "", "limit": None, "batch_size": 16, "max_new_tokens": 64},
+    "downstream": {"max_steps": 2000, "train_limit": None, "test_limit": None, "tasks_file": ""},
+}
+
+
+def load_run_file(path: str | Path) -> tuple[TrainingConfig, dict[str, dict]]:
+    """A named run: the training config's fields, plus optional ``predictions`` (which WebDataset
+    to caption) and ``downstream`` (probe length, clip limits) sections, defaults filled in."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: register the run with `acav-assets add-run NAME --config FILE`")
+    values = json.loads(path.read_text("utf-8"))
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: a run file is a JSON object")
+    sections = {}
+    for name, defaults in RUN_SECTION_DEFAULTS.items():
+        given = values.pop(name, None) or {}
+        unknown = sorted(set(given) - set(defaults))
+        if unknown:
+            raise ValueError(f"{path}: unknown {name} keys {unknown}; known: {sorted(defaults)}")
+        sections[name] = {**defaults, **given}
+    try:
+        return TrainingConfig.from_dict(values), sections
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None

@@ -1,0 +1,236 @@
+"""Training and downstream evaluation: checkpoints, captions for MECAT-Caption, Table 3.
+
+A training run is a dynamic partition named after its run file
+``{data_root}/training_runs/{run}.json`` (``acav-assets add-run NAME --config FILE``).
+"""
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+import dagster as dg
+
+from acav_assets import storage
+from acav_assets.caption_schema import FACETS
+from acav_assets.defs.partitions import system_partitions, training_run_partitions
+from acav_assets.defs.policies import TRANSIENT_RETRY
+from acav_assets.defs.release_assets import release
+from acav_assets.defs.resources import AcavSettings
+from acav_assets.downstream_tasks import load_tasks
+
+# The "downstream" group stays out of the train_evaluate jobs (defs/jobs.py names a job after a
+# partitions definition, and a two-dimensional one has no name); materialise it by selection.
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*MultiToSingleDimensionPartitionMapping.*")
+
+downstream_task_partitions = dg.StaticPartitionsDefinition(list(load_tasks()))
+run_task_partitions = dg.MultiPartitionsDefinition({"run": training_run_partitions, "task": downstream_task_partitions})
+
+
+def _local_root(settings: AcavSettings) -> Path:
+    local = storage.local_path(settings.data_root)
+    if local is None:
+        raise dg.Failure("training reads and writes a local folder: set ACAV_DATA_ROOT to a local path "
+                         "(or a mounted bucket)")
+    return Path(local)
+
+
+def run_file(settings: AcavSettings, run: str) -> Path:
+    return _local_root(settings) / "training_runs" / f"{run}.json"
+
+
+def training_folder(settings: AcavSettings, run: str) -> Path:
+    return _local_root(settings) / "training" / run
+
+
+def predictions_folder(settings: AcavSettings, run: str) -> Path:
+    return _local_root(settings) / "predictions" / run
+
+
+def downstream_score_file(settings: AcavSettings, run: str, task: str) -> Path:
+    return _local_root(settings) / "downstream_scores" / run / f"{task}.json"
+
+
+def _run(settings: AcavSettings, run: str):
+    from acav_assets.caption_training import load_run_file
+
+    try:
+        config, sections = load_run_file(run_file(settings, run))
+    except (FileNotFoundError, ValueError) as error:
+        raise dg.Failure(f"training run {run}: {error}") from error
+    if not config.train_data:
+        config = config.with_changes(train_data=str(_local_root(settings) / "release" / "webdataset"))
+    return config, sections
+
+
+def _latest(settings: AcavSettings, run: str) -> Path:
+    from acav_assets.caption_training import latest_checkpoint
+
+    checkpoint = latest_checkpoint(training_folder(settings, run))
+    if checkpoint is None:
+        raise dg.Failure(f"training run {run} has no checkpoint: materialise caption_model [{run}] first")
+    return checkpoint
+
+
+@dg.asset(
+    partitions_def=training_run_partitions, group_name="training", deps=[release], kinds={"pytorch"},
+    pool="gpu", retry_policy=TRANSIENT_RETRY,
+    description="Checkpoints of one training run (encoder → adapter → decoder; alignment: encoder, adapter "
+    "and decoder LoRA trained; probe: adapter only) on the release's WebDataset shards. Resumes from the "
+    "newest checkpoint, so a retry or re-materialisation continues where it stopped.",
+)
+def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    from acav_assets.caption_training import train
+    from acav_assets.training_curves import loss_curve_markdown, loss_trend
+
+    run = context.partition_key
+    config, _ = _run(settings, run)
+    result = train(config, training_folder(settings, run), progress=context.log.info)
+    trend = loss_trend(result.curve)
+    if result.optimizer != config.optimizer:
+        context.log.error("optimizer %s was asked for, %s was used (see the log above)", config.optimizer,
+                          result.optimizer)
+    return dg.MaterializeResult(metadata={
+        "checkpoint": dg.MetadataValue.path(str(result.checkpoint)),
+        "regime": config.regime, "steps": result.steps, "resumed_from_step": result.resumed_from,
+        "optimizer": result.optimizer, "trainable_parameters": result.trainable_parameters,
+        "first_loss": trend["first"], "last_loss": trend["last"],
+        "samples_seen": result.curve[-1]["samples"] if result.curve else 0,
+        "loss_curve": dg.MetadataValue.md(loss_curve_markdown(result.curve, f"Training loss: {run}")),
+        "config": dg.MetadataValue.json(config.to_dict()),
+    })
+
+
+@dg.asset_check(asset=caption_model, partitions_def=training_run_partitions)
+def caption_model_loss_falls(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
+    """Every logged loss is finite and the last tenth of the steps ends below the first tenth."""
+    from acav_assets.caption_training import read_curve
+    from acav_assets.training_curves import loss_trend
+
+    trend = loss_trend(read_curve(_latest(settings, context.partition_key) / "curve.csv"))
+    return dg.AssetCheckResult(
+        passed=bool(trend["falling"]),
+        description=(f"loss {trend['first']:.4f} → {trend['last']:.4f} over {trend['steps']} steps"
+                     if trend["steps"] else "no training steps recorded") + ("" if trend["finite"] else "; NOT finite"),
+        metadata={k: v for k, v in trend.items() if v is not None},
+    )
+
+
+@dg.asset(
+    partitions_def=training_run_partitions, group_name="training", deps=[caption_model], kinds={"csv"},
+    pool="gpu", retry_policy=TRANSIENT_RETRY,
+    description="Captions of every clip of a WebDataset (MECAT-Caption by default through the run file's "
+    "predictions.data, else the release) from the run's newest checkpoint: six CSVs {facet}.csv (key,text) "
+    "under {data_root}/predictions/{run}/; the run is then a `systems` partition of mecat_caption_scores.",
+)
+def caption_predictions(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    from acav_assets.caption_training import load_trained_model, predict_captions, write_prediction_csvs
+
+    run = context.partition_key
+    config, sections = _run(settings, run)
+    options = sections["predictions"]
+    data = options["data"] or os.environ.get("ACAV_MECAT_CAPTION_AUDIO") or config.train_data
+    checkpoint = _latest(settings, run)
+    context.log.info("captioning %s with %s", data, checkpoint)
+    model = load_trained_model(checkpoint)
+    predictions, failed = predict_captions(model, data, FACETS, options["batch_size"], options["max_new_tokens"],
+                                           config.max_audio_seconds, options["limit"])
+    folder = predictions_folder(settings, run)
+    write_prediction_csvs(predictions, folder)
+    clips = sorted(predictions[FACETS[0]])
+    (folder / "clips.json").write_text(json.dumps({"data": data, "checkpoint": str(checkpoint), "clips": clips,
+                                                   "undecodable": failed}))
+    if run not in context.instance.get_dynamic_partitions(system_partitions.name):
+        context.instance.add_dynamic_partitions(system_partitions.name, [run])
+    sample = "\n".join(["| key | facet | caption |", "|---|---|---|"] + [
+        f"| {key} | {facet} | {predictions[facet][key].replace('|', '/')[:200]} |"
+        for key in clips[:3] for facet in FACETS])
+    return dg.MaterializeResult(metadata={
+        "folder": dg.MetadataValue.path(str(folder)), "data": data, "checkpoint": str(checkpoint),
+        "clips": len(clips), "undecodable_clips": len(failed), "system": run,
+        "sample": dg.MetadataValue.md(sample),
+    })
+
+
+@dg.asset_check(asset=caption_predictions, partitions_def=training_run_partitions, blocking=True)
+def predictions_cover_every_clip(context: dg.AssetCheckExecutionContext, settings: AcavSettings
+                                 ) -> dg.AssetCheckResult:
+    """Each of the six CSVs has one non-empty caption for every decodable clip, and no other key."""
+    from acav_assets.mecat_scoring import load_predictions
+
+    folder = predictions_folder(settings, context.partition_key)
+    expected = set(json.loads((folder / "clips.json").read_text())["clips"])
+    predictions = load_predictions([folder / f"{facet}.csv" for facet in FACETS])
+    problems = {}
+    for facet, texts in predictions.items():
+        missing, extra = expected - set(texts), set(texts) - expected
+        empty = [k for k, v in texts.items() if not v.strip()]
+        if missing or extra or empty:
+            problems[facet] = {"missing": sorted(missing)[:10], "unexpected": sorted(extra)[:10], "empty": empty[:10]}
+    return dg.AssetCheckResult(
+        passed=not problems and bool(expected),
+        description="every clip has six captions" if not problems and expected else
+        ("no clip was captioned" if not expected else f"incomplete facets: {sorted(problems)}"),
+        metadata={"clips": len(expected), "problems": dg.MetadataValue.json(problems)},
+    )
+
+
+@dg.asset(
+    partitions_def=run_task_partitions, group_name="downstream", kinds={"pytorch", "json"},
+    deps=[dg.AssetDep(caption_model, partition_mapping=dg.MultiToSingleDimensionPartitionMapping("run"))],
+    pool="gpu", retry_policy=TRANSIENT_RETRY,
+    description="Downstream probe (Table 3): the adapter alone is trained on the run's frozen encoder and "
+    "decoder for one task, then scored (CER/WER with jiwer for ASR, accuracy for classification). Tasks and "
+    "their manifest layouts: acav_assets/data/downstream_tasks.json; datasets under ACAV_DOWNSTREAM_ROOT.",
+)
+def downstream_scores(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    from acav_assets.downstream_tasks import run_probe, task_examples
+
+    keys = context.partition_key.keys_by_dimension
+    run, task_name = keys["run"], keys["task"]
+    _, sections = _run(settings, run)
+    options = sections["downstream"]
+    task = load_tasks(options["tasks_file"] or None)[task_name]
+    checkpoint = _latest(settings, run)
+    try:
+        train_examples = task_examples(task, "train", options["train_limit"])
+        test_examples = task_examples(task, "test", options["test_limit"])
+    except (FileNotFoundError, ValueError) as error:
+        raise dg.Failure(f"{task_name}: {error}") from error
+    out = _local_root(settings) / "downstream" / run / task_name
+    result = run_probe(checkpoint, task, out, train_examples, test_examples, max_steps=options["max_steps"],
+                       progress=context.log.info)
+    target = downstream_score_file(settings, run, task_name)
+    with storage.atomic_writer(str(target)) as handle:
+        handle.write(json.dumps({**result, "run": run, "caption_checkpoint": str(checkpoint)}, indent=2).encode())
+    examples = "\n".join(["| reference | prediction |", "|---|---|"] + [
+        f"| {e['reference'].replace('|', '/')} | {e['prediction'].replace('|', '/')} |" for e in result["examples"]])
+    return dg.MaterializeResult(metadata={
+        "metric": task.metric, "value": dg.MetadataValue.float(result["value"]), "column": task.column,
+        "train_clips": result["train_clips"], "test_clips": result["test_clips"], "steps": result["steps"],
+        "final_loss": result["final_loss"], "examples": dg.MetadataValue.md(examples),
+    })
+
+
+@dg.asset(
+    group_name="downstream", kinds={"markdown"},
+    deps=[dg.AssetDep(downstream_scores, partition_mapping=dg.AllPartitionMapping())],
+    description="Table 3: the paper's rows beside every scored training run (– where a task is not scored).",
+)
+def downstream_table(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    from acav_assets.downstream_tasks import table3_markdown
+
+    scored: dict[str, dict[str, float]] = {}
+    root = _local_root(settings) / "downstream_scores"
+    for path in sorted(root.glob("*/*.json")) if root.is_dir() else []:
+        entry = json.loads(path.read_text())
+        scored.setdefault(entry["run"], {})[entry["task"]] = entry["value"]
+    table = table3_markdown(scored)
+    storage_path = _local_root(settings) / "downstream_table.md"
+    with storage.atomic_writer(str(storage_path)) as handle:
+        handle.write(table.encode())
+    context.log.info("Table 3 with %d scored run(s)", len(scored))
+    return dg.MaterializeResult(metadata={
+        "table3": dg.MetadataValue.md(table), "scored_runs": len(scored),
+        "scores": sum(len(v) for v in scored.values()), "file": dg.MetadataValue.path(str(storage_path)),
+    })
