@@ -186,6 +186,29 @@ def add_system(name: str, predictions: list[str], score: bool) -> bool:
             and _materialize("caption_benchmark_table", label="caption_benchmark_table"))
 
 
+def add_run(name: str, config: str) -> None:
+    """Check a training run file, copy it to {data_root}/training_runs/{name}.json and register
+    the run as a `training_runs` partition (caption_model, caption_predictions, downstream_scores)."""
+    import shutil
+
+    import dagster as dg
+
+    from acav_assets.caption_training import load_run_file
+    from acav_assets.defs.partitions import training_run_partitions
+    from acav_assets.defs.resources import AcavSettings
+    from acav_assets.defs.training_assets import run_file
+
+    if not name or "/" in name or name.startswith(".") or "|" in name:
+        raise ValueError(f"invalid run name {name!r}")
+    load_run_file(config)  # refuse a malformed run before anything is written
+    target = run_file(AcavSettings.from_env(), name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config, target)
+    with dg.DagsterInstance.get() as instance:
+        if name not in instance.get_dynamic_partitions(training_run_partitions.name):
+            instance.add_dynamic_partitions(training_run_partitions.name, [name])
+    print(f"training run {name}: {target}; materialise caption_model --partition {name}")
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acav-assets", description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", help="where assets are written (default: $ACAV_DATA_ROOT or ./acav_data)")
@@ -217,6 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     system.add_argument("predictions", nargs="+", help="one CSV (key,text) or six: long short speech music sound environment")
     system.add_argument("--score", action="store_true", help="also materialise its scores and Table 2 "
                         "(needs ACAV_MECAT_REFERENCES)")
+    run = commands.add_parser("add-run", help="register a training run config (partition of caption_model)")
+    run.add_argument("name")
+    run.add_argument("--config", required=True, help="run file: TrainingConfig fields (JSON), optional "
+                     "predictions and downstream sections")
     demo = commands.add_parser("demo", help="run the whole graph on the built-in demo corpus")
     demo.add_argument("--manifest", default=str(DEMO_MANIFEST), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -241,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
             print_date_scores(args.references, args.predictions, args.model, args.fluency_checker)
         elif args.command == "add-system":
             return 0 if add_system(args.name, args.predictions, args.score) else 1
+        elif args.command == "add-run":
+            add_run(args.name, args.config)
         elif args.command == "demo":
             shards = register(args.manifest, prefix="demo")
             if not materialize(shards):
