@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -97,3 +99,19 @@ def bad_corpus(tmp_path_factory) -> dict:
             "text.wav": "unreadable_format", "nan_inf.wav": "non_finite_samples", "missing.wav": "missing_file",
         },
     }
+
+
+# One real MECAT reference file (Apache-2.0) from the shared folder, when present.
+MECAT_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mecat" / "caption" / "train" / "0MA.jsonl"
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`acav-assets demo` once per session (its results are read by the end-to-end and UI tests)."""
+    root = tmp_path_factory.mktemp("demo")
+    env = dict(os.environ, ACAV_DATA_ROOT=str(root / "data"), DAGSTER_HOME=str(root / "dagster_home"),
+               HF_HUB_OFFLINE="1", ACAV_COMPARE_DATASETS=f"MECAT-sample=acav:{MECAT_SAMPLE}")
+    result = subprocess.run([sys.executable, "-m", "acav_assets.cli", "demo"], env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return root, result.stdout

@@ -2,9 +2,6 @@
 
 import csv
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -13,19 +10,7 @@ import pytest
 from acav_assets.cli import DEMO_MANIFEST
 from acav_assets.manifests import DOMAINS
 
-# One real MECAT reference file (Apache-2.0) from the shared folder, when present.
-MECAT_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mecat" / "caption" / "train" / "0MA.jsonl"
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    env = dict(os.environ, ACAV_DATA_ROOT=str(root / "data"), DAGSTER_HOME=str(root / "dagster_home"),
-               HF_HUB_OFFLINE="1", ACAV_COMPARE_DATASETS=f"MECAT-sample=acav:{MECAT_SAMPLE}")
-    result = subprocess.run([sys.executable, "-m", "acav_assets.cli", "demo"], env=env, capture_output=True,
-                            text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return root, result.stdout
+from acav_assets_tests.conftest import MECAT_SAMPLE  # the demo_run fixture is in conftest (shared with the UI test)
 
 
 def test_demo_corpus_covers_every_domain():
