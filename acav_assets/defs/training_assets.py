@@ -57,7 +57,7 @@ def _run(settings: AcavSettings, run: str):
     try:
         config, sections = load_run_file(run_file(settings, run))
     except (FileNotFoundError, ValueError) as error:
-        raise dg.Failure(f"training run {run}: {error}") from error
+        raise dg.Failure(f"training run {run}: {error}", allow_retries=False) from error
     if not config.train_data:
         config = config.with_changes(train_data=str(_local_root(settings) / "release" / "webdataset"))
     return config, sections
@@ -68,7 +68,8 @@ def _latest(settings: AcavSettings, run: str) -> Path:
 
     checkpoint = latest_checkpoint(training_folder(settings, run))
     if checkpoint is None:
-        raise dg.Failure(f"training run {run} has no checkpoint: materialise caption_model [{run}] first")
+        raise dg.Failure(f"training run {run} has no checkpoint: materialise caption_model [{run}] first",
+                         allow_retries=False)
     return checkpoint
 
 
@@ -196,7 +197,7 @@ def downstream_scores(context: dg.AssetExecutionContext, settings: AcavSettings)
         train_examples = task_examples(task, "train", options["train_limit"])
         test_examples = task_examples(task, "test", options["test_limit"])
     except (FileNotFoundError, ValueError) as error:
-        raise dg.Failure(f"{task_name}: {error}") from error
+        raise dg.Failure(f"{task_name}: {error}", allow_retries=False) from error
     out = _local_root(settings) / "downstream" / run / task_name
     result = run_probe(checkpoint, task, out, train_examples, test_examples, max_steps=options["max_steps"],
                        progress=context.log.info)
