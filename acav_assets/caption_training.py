@@ -30,9 +30,20 @@ import numpy as np
 import torch
 
 from acav_assets.audio_text_model import (
-    DASHENG_BASE_MODEL_ID, QWEN3_MODEL_ID, QWEN3_REVISION, SAMPLE_RATE, AudioCaptionModel, AudioEncoder,
-    EncoderInputs, FrameStackAdapter, dasheng_base, decoder_embedding_size, load_decoder, load_tokenizer,
-    prepare_features, trainable_parameters,
+    DASHENG_BASE_MODEL_ID,
+    QWEN3_MODEL_ID,
+    QWEN3_REVISION,
+    SAMPLE_RATE,
+    AudioCaptionModel,
+    AudioEncoder,
+    EncoderInputs,
+    FrameStackAdapter,
+    dasheng_base,
+    decoder_embedding_size,
+    load_decoder,
+    load_tokenizer,
+    prepare_features,
+    trainable_parameters,
 )
 from acav_assets.caption_schema import FACETS
 
@@ -332,7 +343,7 @@ def make_optimizer(parameters: list[torch.nn.Parameter], config: TrainingConfig
             import bitsandbytes as bnb
 
             return bnb.optim.AdamW8bit(parameters, **options), "adamw8bit"
-        except Exception as error:  # noqa: BLE001 - any import or backend failure means no 8-bit optimizer
+        except Exception as error:
             log.error("bitsandbytes AdamW8bit is unavailable (%s): FALLING BACK to torch.optim.AdamW (32-bit "
                       "state, more memory; not the paper's optimizer)", error)
     return torch.optim.AdamW(parameters, **options), "adamw"
@@ -429,7 +440,7 @@ def train(config: TrainingConfig, out_dir: str | Path,
     if source is None:
         if not config.train_data:
             raise ValueError("train_data is empty: name the release's WebDataset shards")
-        source = lambda seed, part, parts: caption_examples(config.train_data, config.facets, seed, part, parts)  # noqa: E731
+        source = lambda seed, part, parts: caption_examples(config.train_data, config.facets, seed, part, parts)
     accelerator = Accelerator(gradient_accumulation_steps=config.gradient_accumulation,
                               mixed_precision=_mixed_precision(config))
     set_seed(config.seed)

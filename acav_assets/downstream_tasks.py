@@ -184,7 +184,12 @@ def run_probe(checkpoint: str | Path, task: DownstreamTask, out_dir: str | Path,
     """Train only the adapter on ``checkpoint``'s frozen encoder and decoder, then score the test split."""
     import random
 
-    from acav_assets.caption_training import TrainingConfig, generate_texts, load_trained_model, train
+    from acav_assets.caption_training import (
+        TrainingConfig,
+        generate_texts,
+        load_trained_model,
+        train,
+    )
 
     base = TrainingConfig.from_json(Path(checkpoint) / "run_config.json")
     config = base.with_changes(regime="probe", init_from=str(checkpoint), train_data="", max_steps=max_steps,

@@ -5,7 +5,12 @@ import pytest
 import torch
 
 from acav_assets.audio_text_model import (
-    IGNORE_INDEX, AudioCaptionModel, AudioEncoder, FrameStackAdapter, load_decoder, load_tokenizer,
+    IGNORE_INDEX,
+    AudioCaptionModel,
+    AudioEncoder,
+    FrameStackAdapter,
+    load_decoder,
+    load_tokenizer,
 )
 from acav_assets_tests.tiny_audio_models import save_tiny_models
 

@@ -8,13 +8,31 @@ import numpy as np
 import pytest
 import torch
 
-from acav_assets.caption_training import (
-    FACET_PROMPTS, Example, TrainingConfig, build_model, caption_targets, generate_texts, latest_checkpoint,
-    length_aware_batches, load_run_file, load_trained_model, make_optimizer, predict_captions, train,
-    warmup_cosine, write_prediction_csvs,
-)
 from acav_assets.caption_schema import FACETS
-from acav_assets_tests.tiny_audio_models import VOICE_RANGES, release_captions, save_tiny_models, tone, write_release_shard
+from acav_assets.caption_training import (
+    FACET_PROMPTS,
+    Example,
+    TrainingConfig,
+    build_model,
+    caption_targets,
+    generate_texts,
+    latest_checkpoint,
+    length_aware_batches,
+    load_run_file,
+    load_trained_model,
+    make_optimizer,
+    predict_captions,
+    train,
+    warmup_cosine,
+    write_prediction_csvs,
+)
+from acav_assets_tests.tiny_audio_models import (
+    VOICE_RANGES,
+    release_captions,
+    save_tiny_models,
+    tone,
+    write_release_shard,
+)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,19 @@ import pytest
 import soundfile as sf
 
 from acav_assets.downstream_tasks import (
-    DownstreamTask, load_tasks, normalise, paper_rows, read_common_voice, read_kaldi, read_label_csv,
-    read_librispeech, read_nsynth, run_probe, score, table3_markdown, task_examples,
+    DownstreamTask,
+    load_tasks,
+    normalise,
+    paper_rows,
+    read_common_voice,
+    read_kaldi,
+    read_label_csv,
+    read_librispeech,
+    read_nsynth,
+    run_probe,
+    score,
+    table3_markdown,
+    task_examples,
 )
 
 

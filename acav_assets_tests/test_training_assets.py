@@ -12,7 +12,12 @@ from acav_assets.caption_schema import FACETS
 from acav_assets.defs import training_assets
 from acav_assets.defs.partitions import system_partitions, training_run_partitions
 from acav_assets.defs.resources import AcavSettings
-from acav_assets_tests.tiny_audio_models import release_captions, save_tiny_models, tone, write_release_shard
+from acav_assets_tests.tiny_audio_models import (
+    release_captions,
+    save_tiny_models,
+    tone,
+    write_release_shard,
+)
 
 
 @pytest.fixture()

@@ -21,7 +21,13 @@ def save_tiny_models(folder: Path, decoder_init_range: float = 0.3) -> tuple[str
     """(encoder folder, decoder folder). The decoder's larger initialiser range gives its tied
     output layer logits with a usable range, as a pretrained model has (0.02 leaves them near
     uniform, so the loss can barely move in a few hundred steps)."""
-    from transformers import Qwen3Config, Qwen3ForCausalLM, WhisperConfig, WhisperFeatureExtractor, WhisperModel
+    from transformers import (
+        Qwen3Config,
+        Qwen3ForCausalLM,
+        WhisperConfig,
+        WhisperFeatureExtractor,
+        WhisperModel,
+    )
 
     encoder, decoder = folder / "encoder", folder / "decoder"
     if not (encoder / "config.json").exists():

@@ -5,7 +5,6 @@ A training run is a dynamic partition named after its run file
 """
 
 import json
-import os
 import warnings
 from pathlib import Path
 
@@ -120,17 +119,21 @@ def caption_model_loss_falls(context: dg.AssetCheckExecutionContext, settings: A
 @dg.asset(
     partitions_def=training_run_partitions, group_name="training", deps=[caption_model], kinds={"csv"},
     pool="gpu", retry_policy=TRANSIENT_RETRY,
-    description="Captions of every clip of a WebDataset (MECAT-Caption by default through the run file's "
-    "predictions.data, else the release) from the run's newest checkpoint: six CSVs {facet}.csv (key,text) "
+    description="Captions of every clip of a WebDataset (the run file's predictions.data, else MECAT-Caption's "
+    "audio shards from ACAV_MECAT_AUDIO, else the release) from the run's newest checkpoint: six CSVs {facet}.csv (key,text) "
     "under {data_root}/predictions/{run}/; the run is then a `systems` partition of mecat_caption_scores.",
 )
 def caption_predictions(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.caption_training import load_trained_model, predict_captions, write_prediction_csvs
+    from acav_assets.caption_training import (
+        load_trained_model,
+        predict_captions,
+        write_prediction_csvs,
+    )
 
     run = context.partition_key
     config, sections = _run(settings, run)
     options = sections["predictions"]
-    data = options["data"] or os.environ.get("ACAV_MECAT_CAPTION_AUDIO") or config.train_data
+    data = options["data"] or settings.mecat_audio or config.train_data
     checkpoint = _latest(settings, run)
     context.log.info("captioning %s with %s", data, checkpoint)
     model = load_trained_model(checkpoint)
