@@ -601,3 +601,21 @@ def load_run_file(path: str | Path) -> tuple[TrainingConfig, dict[str, dict]]:
         return TrainingConfig.from_dict(values), sections
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``accelerate launch -m acav_assets.caption_training RUN_FILE OUT_DIR`` (or ``torchrun -m``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Train the audio caption model from a run file (resumes).")
+    parser.add_argument("run_file")
+    parser.add_argument("out_dir")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    config, _ = load_run_file(args.run_file)
+    result = train(config, args.out_dir)
+    log.info("done: %d steps, checkpoint %s", result.steps, result.checkpoint)
+
+
+if __name__ == "__main__":
+    main()
