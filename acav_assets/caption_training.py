@@ -536,23 +536,34 @@ def generate_texts(model: AudioCaptionModel, examples: Sequence[Example], batch_
 
 def predict_captions(model: AudioCaptionModel, shards: str | Sequence[str], facets: Sequence[str] = FACETS,
                      batch_size: int = 16, max_new_tokens: int = 64, max_audio_seconds: float = 10.0,
-                     limit: int | None = None) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """facet -> key -> caption for every decodable clip of ``shards``, and the keys that could not
-    be decoded."""
+                     limit: int | None = None, chunk_clips: int = 512) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """facet -> key -> caption for every decodable clip of ``shards`` (streamed, ``chunk_clips``
+    clips in memory at a time), and the keys that could not be decoded."""
     from acav_assets.webdataset_audio import iter_audio_samples
 
-    clips, failed = [], []
+    predictions: dict[str, dict[str, str]] = {facet: {} for facet in facets}
+    failed: list[str] = []
+    chunk: list = []
+    seen = 0
+
+    def caption_chunk() -> None:
+        for facet in facets:
+            examples = [Example(s.key, s.audio, FACET_PROMPTS[facet], "") for s in chunk]
+            predictions[facet].update(generate_texts(model, examples, batch_size, max_new_tokens, max_audio_seconds))
+        chunk.clear()
+
     for sample in iter_audio_samples(shards):
-        if limit is not None and len(clips) >= limit:
+        if limit is not None and seen >= limit:
             break
         if sample.audio is None:
             failed.append(sample.key)
-        else:
-            clips.append(sample)
-    predictions = {}
-    for facet in facets:
-        examples = [Example(s.key, s.audio, FACET_PROMPTS[facet], "") for s in clips]
-        predictions[facet] = generate_texts(model, examples, batch_size, max_new_tokens, max_audio_seconds)
+            continue
+        seen += 1
+        chunk.append(sample)
+        if len(chunk) >= chunk_clips:
+            caption_chunk()
+    if chunk:
+        caption_chunk()
     return predictions, failed
 
 

@@ -165,7 +165,7 @@ def test_alignment_on_a_release_shard_writes_six_caption_csvs_scored_by_date(tin
     result = train(config, tmp_path / "run")
     assert result.steps == 3 and all(np.isfinite(p["loss"]) for p in result.curve)
     predictions, failed = predict_captions(load_trained_model(result.checkpoint, "cpu"), str(tmp_path / "release"),
-                                           batch_size=4, max_new_tokens=5, max_audio_seconds=1.0)
+                                           batch_size=4, max_new_tokens=5, max_audio_seconds=1.0, chunk_clips=3)
     assert failed == [] and set(predictions) == set(FACETS)
     paths = write_prediction_csvs(predictions, tmp_path / "predictions")
     with open(paths[0], newline="", encoding="utf-8") as handle:
