@@ -46,7 +46,11 @@ def data_root(tmp_path, monkeypatch):
 
 
 def test_train_caption_probe_and_table(data_root):
-    instance = dg.DagsterInstance.ephemeral()
+    with dg.instance_for_test() as instance:
+        _train_caption_probe_and_table(data_root, instance)
+
+
+def _train_caption_probe_and_table(data_root, instance):
     instance.add_dynamic_partitions(training_run_partitions.name, ["tiny"])
     resources = {"settings": AcavSettings(data_root=str(data_root))}
     result = dg.materialize(
@@ -81,8 +85,8 @@ def test_train_caption_probe_and_table(data_root):
 
 
 def test_a_run_without_a_run_file_fails_with_the_command_to_add_it(tmp_path):
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(training_run_partitions.name, ["nope"])
-    with pytest.raises(Exception, match="add-run"):
-        dg.materialize([training_assets.caption_model], partition_key="nope", instance=instance,
-                       resources={"settings": AcavSettings(data_root=str(tmp_path))})
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(training_run_partitions.name, ["nope"])
+        with pytest.raises(Exception, match="add-run"):
+            dg.materialize([training_assets.caption_model], partition_key="nope", instance=instance,
+                           resources={"settings": AcavSettings(data_root=str(tmp_path))})
