@@ -18,7 +18,8 @@ def test_definitions_load():
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
         "clips", "acoustics", "tags", "routing", "speech", "music", "sound_events", "metadata", "lalm_description",
         "evidence", "captions", "curated_captions", "caption_tokens", "release", "dataset_stats", "dataset_comparison",
-        "caption_predictions", "mecat_caption_scores", "caption_benchmark_table",
+        "caption_model", "caption_predictions", "downstream_scores", "downstream_table",
+        "mecat_caption_scores", "caption_benchmark_table",
     }
     assert defs.resolve_job_def("ingest_shard") and defs.resolve_job_def("statistics")
     check_keys = {k.name for k in graph.asset_check_keys}
@@ -26,11 +27,11 @@ def test_definitions_load():
         "clips_quality", "acoustics_quality", "dataset_stats_consistent", "tags_quality", "routing_quality",
         "speech_quality", "music_quality", "sound_events_quality", "metadata_quality", "lalm_description_quality",
         "evidence_quality", "captions_quality", "curation_accounts_for_every_clip", "release_round_trip",
-        "mecat_scores_cover_the_references",
+        "mecat_scores_cover_the_references", "caption_model_loss_falls", "predictions_cover_every_clip",
     }
-    # Data checks block downstream assets; the benchmark's coverage check only warns.
+    # Data checks block downstream assets; the training curve and benchmark coverage checks only warn.
     assert {k.name for k in graph.asset_check_keys if not graph.get_check_spec(k).blocking} == {
-        "mecat_scores_cover_the_references"}
+        "mecat_scores_cover_the_references", "caption_model_loss_falls"}
 
 
 def write_manifest(folder, name: str, files: list[str]) -> None:
