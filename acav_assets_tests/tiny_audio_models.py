@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import torch
 
 SAMPLE_RATE = 16_000
 VOICE_RANGES = {"bass": 150.0, "tenor": 300.0, "alto": 600.0, "soprano": 1200.0}
 QWEN3_VOCAB = 151_669  # the packaged Qwen3 tokenizer's size: the real token ids fit
 
 
-def save_tiny_models(folder: Path, decoder_init_range: float = 0.3) -> tuple[str, str]:
+def save_tiny_models(folder: Path, decoder_init_range: float = 0.3, seed: int = 0) -> tuple[str, str]:
     """(encoder folder, decoder folder). The decoder's larger initialiser range gives its tied
     output layer logits with a usable range, as a pretrained model has (0.02 leaves them near
     uniform, so the loss can barely move in a few hundred steps)."""
@@ -29,6 +30,7 @@ def save_tiny_models(folder: Path, decoder_init_range: float = 0.3) -> tuple[str
         WhisperModel,
     )
 
+    torch.manual_seed(seed)  # the same random models in every session
     encoder, decoder = folder / "encoder", folder / "decoder"
     if not (encoder / "config.json").exists():
         WhisperModel(WhisperConfig(
