@@ -12,7 +12,6 @@ import pyarrow as pa
 import pytest
 
 from acav_assets import storage
-from acav_assets.defs.jobs import train_evaluate_jobs
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.defs.schedules import per_shard_dependencies
@@ -49,39 +48,16 @@ def test_stage_jobs_cover_their_groups(defs):
     assert job_keys(defs, "statistics") == group_keys(defs, "release", "statistics")
 
 
-def test_train_evaluate_jobs_hold_the_training_and_evaluation_groups(defs):
-    stage5 = group_keys(defs, "training", "evaluation")
-    names = [j.name for j in defs.jobs if j.name.startswith("train_evaluate")]
-    assert names[0] == "train_evaluate"
-    covered = set().union(*(job_keys(defs, n) for n in names))
-    assert covered == stage5
+def test_stage_5_jobs_cover_training_and_evaluation_one_partitioning_each(defs):
+    names = ("train", "evaluate_captions", "probe_downstream", "benchmark_tables")
+    assert set().union(*(job_keys(defs, n) for n in names)) == group_keys(defs, "training", "evaluation")
     graph = defs.resolve_asset_graph()
-    for name in names:  # one partitioning per job, so each resolves and can be launched
-        partitioned = {graph.get(dg.AssetKey.from_user_string(k)).partitions_def for k in job_keys(defs, name)} - {None}
-        assert len(partitioned) <= 1, (name, partitioned)
-
-
-def test_train_evaluate_jobs_split_by_partitioning_and_tolerate_empty_groups():
-    runs = dg.DynamicPartitionsDefinition(name="training_runs")
-    systems = dg.DynamicPartitionsDefinition(name="systems")
-
-    @dg.asset(partitions_def=runs, group_name="training")
-    def checkpoint(): ...
-
-    @dg.asset(partitions_def=systems, group_name="evaluation", deps=[checkpoint])
-    def scores(): ...
-
-    @dg.asset(group_name="evaluation", deps=[scores])
-    def table(): ...
-
-    jobs = train_evaluate_jobs([checkpoint, scores, table])
-    resolved = dg.Definitions(assets=[checkpoint, scores, table], jobs=jobs)
-    assert [j.name for j in jobs] == ["train_evaluate", "train_evaluate_systems"]
-    assert {k.to_user_string() for k in resolved.resolve_job_def("train_evaluate").asset_layer.executable_asset_keys} == {"checkpoint", "table"}
-    assert {k.to_user_string() for k in resolved.resolve_job_def("train_evaluate_systems").asset_layer.executable_asset_keys} == {"scores"}
-    (empty,) = train_evaluate_jobs([])
-    assert empty.name == "train_evaluate"
-    assert not dg.Definitions(jobs=[empty]).resolve_job_def("train_evaluate").asset_layer.executable_asset_keys
+    partitioning = {}
+    for name in names:  # each resolves, so each can be launched and backfilled from the UI
+        partitioning[name] = {graph.get(dg.AssetKey.from_user_string(k)).partitions_def for k in job_keys(defs, name)}
+    assert [len(p) for p in partitioning.values()] == [1, 1, 1, 1]
+    assert partitioning["benchmark_tables"] == {None}
+    assert next(iter(partitioning["probe_downstream"])).partitions_defs[0].name == "run"
 
 
 def test_pools_backfill_policies_and_retries(defs):

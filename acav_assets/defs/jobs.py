@@ -1,6 +1,6 @@
 import dagster as dg
 
-from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.partitions import run_task_partitions, shard_partitions, system_partitions, training_run_partitions
 
 # Everything computed per shard (decode, then the experts), with their checks.
 ingest_job = dg.define_asset_job(
@@ -40,36 +40,28 @@ curate_release_job = dg.define_asset_job(
     "DuckDB statistics over every shard.",
 )
 
-def train_evaluate_jobs(assets_defs) -> list:
-    """Stage 5: training runs on the release and their evaluation (groups "training" and "evaluation").
+# Stage 5, training and evaluation, is one job per partitioning (a job has one partitions
+# definition): training runs, scored systems, run x task probes, and the two benchmark tables.
+train_job = dg.define_asset_job(
+    "train", selection=dg.AssetSelection.assets("caption_model", "caption_predictions"),
+    partitions_def=training_run_partitions,
+    description="Stage 5: train a run's caption model on the release and caption the benchmark clips with it.",
+)
 
-    A job has one partitions definition, while training is partitioned by training run and scoring
-    by caption system: ``train_evaluate`` holds the unpartitioned assets and those of the first
-    partitioning found (training runs first), ``train_evaluate_<partitions>`` each other one. Built
-    from the loaded assets, so it follows whatever those groups hold (an empty job when none).
-    """
-    by_partitions: dict[str | None, list[dg.AssetKey]] = {}
-    for assets_def in assets_defs:
-        if not isinstance(assets_def, dg.AssetsDefinition):
-            continue
-        partitions = assets_def.partitions_def
-        name = getattr(partitions, "name", None) or (str(partitions) if partitions else None)
-        for spec in assets_def.specs:
-            if spec.group_name in STAGE5_GROUPS:
-                by_partitions.setdefault(name, []).append(spec.key)
-    unpartitioned = by_partitions.pop(None, [])
-    names = sorted(by_partitions, key=lambda n: (n != "training_runs", n))
-    jobs = []
-    for index, name in enumerate(names or [None]):
-        keys = by_partitions.get(name, []) + (unpartitioned if index == 0 else [])
-        jobs.append(dg.define_asset_job(
-            "train_evaluate" if index == 0 else f"train_evaluate_{name}",
-            selection=dg.AssetSelection.assets(*keys) if keys else dg.AssetSelection.groups(*STAGE5_GROUPS),
-            description="Stage 5: training runs on the release and their MECAT-Caption evaluation"
-            + (f" (assets partitioned by {name})" if name else "") + ".",
-        ))
-    return jobs
+evaluate_captions_job = dg.define_asset_job(
+    "evaluate_captions", selection=dg.AssetSelection.assets("mecat_caption_scores"), partitions_def=system_partitions,
+    description="Stage 5: MECAT-Caption DATE scores of a system (a training run's predictions or an added CSV).",
+)
 
+probe_downstream_job = dg.define_asset_job(
+    "probe_downstream", selection=dg.AssetSelection.assets("downstream_scores"), partitions_def=run_task_partitions,
+    description="Stage 5: adapter-only probe of a run's frozen model on one Table 3 task.",
+)
 
-STAGE5_GROUPS = ("training", "evaluation")
-STAGE_JOBS = [ingest_stage_job, annotate_job, synthesise_job, curate_release_job]
+benchmark_tables_job = dg.define_asset_job(
+    "benchmark_tables", selection=dg.AssetSelection.assets("caption_benchmark_table", "downstream_table"),
+    description="Stage 5: Table 2 and Table 3, the paper's rows beside every scored system and run.",
+)
+
+STAGE_JOBS = [ingest_stage_job, annotate_job, synthesise_job, curate_release_job,
+              train_job, evaluate_captions_job, probe_downstream_job, benchmark_tables_job]

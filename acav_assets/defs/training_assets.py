@@ -12,18 +12,14 @@ import dagster as dg
 
 from acav_assets import storage
 from acav_assets.caption_schema import FACETS
-from acav_assets.defs.partitions import system_partitions, training_run_partitions
+from acav_assets.defs.partitions import run_task_partitions, system_partitions, training_run_partitions
 from acav_assets.defs.policies import TRANSIENT_RETRY
 from acav_assets.defs.release_assets import release
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.downstream_tasks import load_tasks
 
-# The "downstream" group stays out of the train_evaluate jobs (defs/jobs.py names a job after a
-# partitions definition, and a two-dimensional one has no name); materialise it by selection.
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*MultiToSingleDimensionPartitionMapping.*")
 
-downstream_task_partitions = dg.StaticPartitionsDefinition(list(load_tasks()))
-run_task_partitions = dg.MultiPartitionsDefinition({"run": training_run_partitions, "task": downstream_task_partitions})
 
 
 def _local_root(settings: AcavSettings) -> Path:
@@ -180,7 +176,7 @@ def predictions_cover_every_clip(context: dg.AssetCheckExecutionContext, setting
 
 
 @dg.asset(
-    partitions_def=run_task_partitions, group_name="downstream", kinds={"pytorch", "json"},
+    partitions_def=run_task_partitions, group_name="evaluation", kinds={"pytorch", "json"},
     deps=[dg.AssetDep(caption_model, partition_mapping=dg.MultiToSingleDimensionPartitionMapping("run"))],
     pool="gpu", retry_policy=TRANSIENT_RETRY,
     description="Downstream probe (Table 3): the adapter alone is trained on the run's frozen encoder and "
@@ -217,7 +213,7 @@ def downstream_scores(context: dg.AssetExecutionContext, settings: AcavSettings)
 
 
 @dg.asset(
-    group_name="downstream", kinds={"markdown"},
+    group_name="evaluation", kinds={"markdown"},
     deps=[dg.AssetDep(downstream_scores, partition_mapping=dg.AllPartitionMapping())],
     description="Table 3: the paper's rows beside every scored training run (– where a task is not scored).",
 )
