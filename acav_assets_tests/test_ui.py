@@ -116,3 +116,37 @@ def test_lineage_and_asset_pages_render_in_chromium(webserver, demo_run, tmp_pat
     for name in ("asset_lineage.png", "release_asset.png"):
         assert png_size(shots / name) == (1400, 900) and (shots / name).stat().st_size > 20_000
     print(f"\nUI screenshots: {shots}")
+
+
+def test_asset_page_shows_its_plot_when_clicked(webserver, tmp_path_factory):
+    """A real click through Selenium and Debian's chromium-driver: the release page opens its
+    domain plot (a PNG inside markdown metadata) and the picture has actually loaded."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver_path = shutil.which("chromedriver")
+    if driver_path is None and not os.environ.get("CI"):
+        pytest.skip("needs Debian's chromium-driver (CI installs it)")
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1400,900"):
+        options.add_argument(argument)
+    options.binary_location = CHROMIUM
+    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(driver_path))
+    try:
+        browser.get(f"{webserver}/assets/release")
+        wait = WebDriverWait(browser, 120)
+        row = wait.until(ec.presence_of_element_located((By.XPATH, "//tr[.//*[text()='domain_distribution']]")))
+        browser.execute_script("arguments[0].scrollIntoView()", row)
+        row.find_element(By.XPATH, ".//a[contains(., 'Show Markdown')]").click()
+        image = wait.until(ec.presence_of_element_located((By.XPATH, "//*[@role='dialog']//img")))
+        wait.until(lambda _: browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image))
+        assert image.get_attribute("src").startswith("data:image/png;base64,")
+        shot = tmp_path_factory.mktemp("ui_screenshots") / "release_domain_plot.png"
+        browser.save_screenshot(str(shot))
+    finally:
+        browser.quit()
+    width, height = png_size(shot)  # the viewport: the window less what headless Chromium keeps for itself
+    assert width == 1400 and height > 600 and shot.stat().st_size > 20_000
+    print(f"\nUI plot screenshot: {shot}")
