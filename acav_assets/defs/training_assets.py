@@ -12,6 +12,7 @@ import dagster as dg
 
 from acav_assets import storage
 from acav_assets.caption_schema import FACETS
+from acav_assets.defs import evaluation_assets
 from acav_assets.defs.partitions import run_task_partitions, system_partitions, training_run_partitions
 from acav_assets.defs.policies import TRANSIENT_RETRY
 from acav_assets.defs.release_assets import release
@@ -39,7 +40,9 @@ def training_folder(settings: AcavSettings, run: str) -> Path:
 
 
 def predictions_folder(settings: AcavSettings, run: str) -> Path:
-    return _local_root(settings) / "predictions" / run
+    """The run's six CSVs, where mecat_caption_scores looks for the system of the same name."""
+    _local_root(settings)  # refuses an object-store data root with a clear message
+    return Path(evaluation_assets.predictions_folder(settings, run))
 
 
 def downstream_score_file(settings: AcavSettings, run: str, task: str) -> Path:
