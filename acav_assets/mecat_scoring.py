@@ -18,18 +18,25 @@ import numpy as np
 from acav_assets.caption_corpora import ACAV_FACETS, _acav_files, read_acav_jsonl
 from acav_assets.date_metric import GROUPS, TextEncoder, caption_score, date_group_score
 from acav_assets.fluency_checker import FluencyChecker
+from acav_assets.routing import DOMAINS
 
 
 def load_references(folder: str | Path) -> dict[str, dict]:
-    """key -> {"domain": ..., facet: [3 strings]} from MECAT JSON lines."""
-    table = read_acav_jsonl(_acav_files(folder), "references")
+    """key -> {"domain": ..., facet: [3 strings]} from MECAT JSON lines, or from an ACAVCaps-style
+    release (``{domain}.jsonl[.gz]`` per domain, lines without a "domain" field)."""
     references: dict[str, dict] = {}
-    for row in table.to_pylist():
-        entry = references.setdefault(row["key"], {"domain": row["domain"]})
-        entry.setdefault(row["facet"], []).append(row["text"])
+    for path in _acav_files(folder):
+        if path.name.startswith("qa.jsonl"):  # a release's QA lines sit beside its caption files
+            continue
+        file_domain = path.name.split(".")[0]
+        for row in read_acav_jsonl(path, "references").to_pylist():
+            domain = row["domain"] or (file_domain if file_domain in DOMAINS else None)
+            entry = references.setdefault(row["key"], {"domain": domain})
+            entry.setdefault(row["facet"], []).append(row["text"])
     missing = [k for k, v in references.items() if not v["domain"]]
     if missing:
-        raise ValueError(f"reference lines without a 'domain' field, e.g. {missing[:3]}")
+        raise ValueError(f"reference lines without a 'domain' field (and not in a {{domain}}.jsonl file), "
+                         f"e.g. {missing[:3]}")
     return references
 
 

@@ -81,3 +81,18 @@ def test_add_system_registers_scores_and_renders_table_2(small_references, tmp_p
     assert row["system"] == "my-captioner" and row["clips"] == 12 and 0 < row["content_long"] < 100
     table = (data_root / "caption_benchmark_table" / "table2.md").read_text()
     assert "| my-captioner | scored here |" in table and "| ACAVCaps | paper |" in table
+
+
+def test_references_from_a_release_take_the_domain_from_the_file_name(tmp_path):
+    import gzip
+
+    facets = {f: [f"{f} a", f"{f} b", f"{f} c"] for f in ("long", "short", "speech", "music", "sound", "environment")}
+    with gzip.open(tmp_path / "0M0.jsonl.gz", "wt") as handle:
+        handle.write(json.dumps({"abcdefghijk_0_10": facets}) + "\n")
+    with gzip.open(tmp_path / "qa.jsonl.gz", "wt") as handle:  # the release's QA file is not a reference
+        handle.write(json.dumps({"abcdefghijk_0_10_0badc0de": {"question": "q", "answer": "a"}}) + "\n")
+    references = load_references(tmp_path)
+    assert references == {"abcdefghijk_0_10": {"domain": "0M0", **facets}}
+    (tmp_path / "captions.jsonl").write_text(json.dumps({"zyxwvutsrqp_0_10": facets}) + "\n")
+    with pytest.raises(ValueError, match="without a 'domain' field"):
+        load_references(tmp_path)
