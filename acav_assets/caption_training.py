@@ -267,6 +267,28 @@ def _encoder(config: TrainingConfig, folder: Path | None) -> AudioEncoder:
                                         frame_rate=config.encoder_frame_rate or None)
 
 
+def hub_commit(module: torch.nn.Module) -> str | None:
+    """The hub commit a model was loaded from (transformers records it on the config); None for
+    a local folder."""
+    commit = getattr(getattr(module, "config", None), "_commit_hash", None)
+    return commit if isinstance(commit, str) and len(commit) == 40 else None
+
+
+def pin_revisions(config: TrainingConfig, model: AudioCaptionModel) -> TrainingConfig:
+    """``config`` with each unpinned hub model's revision set to the commit actually loaded, so
+    that resuming, captioning and probing from the saved run config use the same weights even
+    after the hub branch moves."""
+    changes = {}
+    encoder_commit = hub_commit(model.encoder.model)
+    if not config.encoder_revision and encoder_commit:
+        changes["encoder_revision"] = encoder_commit
+    decoder = model.decoder.get_base_model() if hasattr(model.decoder, "get_base_model") else model.decoder
+    decoder_commit = hub_commit(decoder)
+    if not _decoder_revision(config) and decoder_commit:
+        changes["decoder_revision"] = decoder_commit
+    return config.with_changes(**changes) if changes else config
+
+
 def _decoder_revision(config: TrainingConfig) -> str | None:
     if config.decoder_revision:
         return config.decoder_revision
@@ -446,6 +468,11 @@ def train(config: TrainingConfig, out_dir: str | Path,
     set_seed(config.seed)
     resume = latest_checkpoint(out_dir)
     model = build_model(config, resume)
+    pinned = pin_revisions(config, model)
+    if pinned != config:
+        progress(f"pinned hub revisions for this run: encoder {pinned.encoder_revision or '-'}, "
+                 f"decoder {pinned.decoder_revision or '-'}")
+        config = pinned
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer, optimizer_name = make_optimizer(parameters, config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(

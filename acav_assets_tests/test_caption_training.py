@@ -121,6 +121,19 @@ def test_regimes_train_the_right_parts(tiny):
     assert trainable == {f"adapter.{n}" for n, _ in probe.adapter.named_parameters()}
 
 
+def test_unpinned_hub_models_are_pinned_to_the_commit_loaded(tiny):
+    from acav_assets.caption_training import pin_revisions
+
+    model = build_model(tiny_config(tiny))
+    assert pin_revisions(tiny_config(tiny), model) == tiny_config(tiny)  # local folders: nothing to pin
+    model.encoder.model.config._commit_hash = "a" * 40  # what transformers records for a hub download
+    model.decoder.get_base_model().config._commit_hash = "b" * 40
+    pinned = pin_revisions(tiny_config(tiny), model)
+    assert (pinned.encoder_revision, pinned.decoder_revision) == ("a" * 40, "b" * 40)
+    chosen = tiny_config(tiny, encoder_revision="v1.0")
+    assert pin_revisions(chosen, model).encoder_revision == "v1.0"  # an explicit choice is kept
+
+
 def test_checkpoints_resume_where_the_run_stopped(tiny, tmp_path):
     examples = tone_examples(3, 16)
     first = train(tiny_config(tiny, max_steps=4), tmp_path, shuffled(examples))
