@@ -64,7 +64,8 @@ SAMPLE_RATE = 16_000
 
 # Paper profile defaults. The hub commit of mispeech/ced-base could not be looked up from this
 # (hub-less) build machine, so the revision is the branch name, not a commit sha: pin it to the
-# commit you audited before relying on trust_remote_code in production.
+# commit you audited before relying on trust_remote_code in production. The tags table records
+# the commit actually loaded either way.
 CED_BASE_MODEL_ID = "mispeech/ced-base"
 CED_BASE_REVISION = "main"
 TAGGER_MODEL_ENV = "ACAV_TAGGER_MODEL"
@@ -633,7 +634,10 @@ class HubAudioTagger:
                 "(or pass the folder to HubAudioTagger.from_pretrained)."
             ) from err
         tagger = cls(model, feature_extractor, device=device, **kwargs)
-        tagger.model_id = source + (f"@{revision}" if revision else "")
+        # Provenance names the hub commit actually loaded (transformers records it), not the branch.
+        commit = getattr(model.config, "_commit_hash", None)
+        pinned = commit if isinstance(commit, str) and len(commit) == 40 else revision
+        tagger.model_id = source + (f"@{pinned}" if pinned else "")
         return tagger
 
     @classmethod
