@@ -171,3 +171,5 @@ def test_alignment_run_on_the_demo_release_is_captioned_and_scored(demo_run, tmp
     groups = ("content_long", "content_short", "pure_speech", "mixed_speech", "pure_music", "mixed_music",
               "pure_sound", "mixed_sound", "environment", "score")
     assert all(scores[g] is not None and 0 <= scores[g] < 100 for g in groups), scores
+    print("\nTiny alignment run on the demo release, DATE ×100: "
+          + ", ".join(f"{g} {scores[g]:.1f}" for g in groups))
