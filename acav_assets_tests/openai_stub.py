@@ -1,4 +1,4 @@
-"""A local OpenAI-compatible chat server for tests and benchmarks: it answers caption prompts
+"""The local OpenAI-compatible endpoint (fake_openai) for caption tests and benchmarks: it answers caption prompts
 with schema-valid JSON for the domain stated in the prompt, with its reasoning in a separate
 ``reasoning_content`` field, after an optional artificial latency. Prompts containing one of
 ``garbage_markers`` always get invalid JSON. It counts requests and tokens (about 4 characters
@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from acav_assets.caption_schema import FACETS, QA_CATEGORIES, QA_DIFFICULTIES
+from acav_assets_tests.fake_openai import FakeOpenAI, Reply
 
 DOMAIN = re.compile(r"Domain of this clip: ([0S][0M][0A])")
 
@@ -36,55 +35,27 @@ def caption_answer(domain: str) -> dict:
     }
 
 
-class OpenAIStub:
+class OpenAIStub(FakeOpenAI):
+    """The shared fake endpoint answering caption prompts after ``latency_s``; ``answered``
+    counts replies (a request still waiting is not counted) and token totals add up."""
+
     def __init__(self, latency_s: float = 0.0, garbage_markers: tuple[str, ...] = ()):
         self.latency_s, self.garbage_markers = latency_s, garbage_markers
-        self.requests = self.prompt_tokens = self.completion_tokens = 0
-        self._lock = threading.Lock()
-        stub = self
+        self.answered = self.prompt_tokens = self.completion_tokens = 0
+        super().__init__(model="stub", respond=self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                prompt = "\n".join(m["content"] for m in body["messages"] if isinstance(m.get("content"), str))
-                time.sleep(stub.latency_s)
-                match = DOMAIN.search(prompt)
-                if any(marker in prompt for marker in stub.garbage_markers) or not match:
-                    content = '{"facets": {"long": ["unterminated'
-                else:
-                    content = json.dumps(caption_answer(match.group(1)))
-                usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(content) // 4}
-                usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-                with stub._lock:
-                    stub.requests += 1
-                    stub.prompt_tokens += usage["prompt_tokens"]
-                    stub.completion_tokens += usage["completion_tokens"]
-                reply = {
-                    "id": "stub", "object": "chat.completion", "created": 0, "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                        "role": "assistant", "content": content,
-                        "reasoning_content": "The experts agree; no contradictions."}}],
-                    "usage": usage,
-                }
-                data = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> OpenAIStub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def _answer(self, body: dict) -> Reply:
+        time.sleep(self.latency_s)
+        prompt = "\n".join(m["content"] for m in body["messages"] if isinstance(m.get("content"), str))
+        match = DOMAIN.search(prompt)
+        if any(marker in prompt for marker in self.garbage_markers) or not match:
+            content = '{"facets": {"long": ["unterminated'
+        else:
+            content = json.dumps(caption_answer(match.group(1)))
+        usage = {"prompt_tokens": len(prompt) // 4, "completion_tokens": len(content) // 4}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        with self._lock:
+            self.answered += 1
+            self.prompt_tokens += usage["prompt_tokens"]
+            self.completion_tokens += usage["completion_tokens"]
+        return Reply(content=content, reasoning_content="The experts agree; no contradictions.", usage=usage)

@@ -40,7 +40,7 @@ def test_llm_captions_are_validated_cached_and_failures_kept(expert_run, tmp_pat
     with OpenAIStub(garbage_markers=("video",)) as server:
         llm = CaptionLlmResource(base_url=server.base_url, model="stub-r1", max_repairs=1)
         result = materialise_captions(settings, shard, llm)
-        first_requests = server.requests
+        first_requests = server.answered
         rows = {r["key"].split("_")[0]: r for r in pq.read_table(settings.url("captions", shard)).to_pylist()}
         assert len(rows) == 4
         assert rows["video"]["status"] == "error" and "JSON" in rows["video"]["error"]
@@ -53,6 +53,6 @@ def test_llm_captions_are_validated_cached_and_failures_kept(expert_run, tmp_pat
 
         # Re-materialising asks again only for the clip that failed; the others come from the cache.
         materialise_captions(settings, shard, llm)
-        assert server.requests == first_requests + 2
+        assert server.answered == first_requests + 2
         again = pq.read_table(settings.url("captions", shard)).to_pylist()
         assert sum(r["cache_hit"] for r in again) == 3

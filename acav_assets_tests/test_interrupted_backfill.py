@@ -52,7 +52,7 @@ def test_killed_backfill_resumes_without_recomputing(tmp_path, bad_corpus):
                                     env=dict(env, OPENAI_BASE_URL=first_endpoint.base_url), stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
-            while first_endpoint.requests < 3 and backfill.poll() is None:
+            while first_endpoint.answered < 3 and backfill.poll() is None:
                 time.sleep(0.05)
         finally:
             os.killpg(backfill.pid, signal.SIGKILL)
@@ -93,7 +93,7 @@ def test_killed_backfill_resumes_without_recomputing(tmp_path, bad_corpus):
     # Re-launch against a fresh endpoint: only what is missing runs.
     with OpenAIStub(latency_s=0.0) as second_endpoint:
         resumed = cli("materialize", "--resume", env=dict(env, OPENAI_BASE_URL=second_endpoint.base_url))
-        repeated_or_new = second_endpoint.requests
+        repeated_or_new = second_endpoint.answered
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert "shard ops-00000 is up to date" in resumed.stdout
     assert "materialised shard ops-00001 (captions, curated_captions, caption_tokens)" in resumed.stdout

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import logging
 import socket
-import threading
 import time
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pyarrow as pa
@@ -27,82 +25,23 @@ from acav_assets.lalm_baseline import (  # noqa: E402
     encode_wav,
     strip_reasoning,
 )
+from acav_assets_tests import fake_openai  # noqa: E402
 
 KEY = "sk-test-5e3c7a1b9d-do-not-leak"
 MODEL = "Qwen/Qwen2-Audio-7B-Instruct"
 RATE = 16_000
 
 
-@dataclass
-class Reply:
-    """One scripted answer of the fake server."""
-
-    status: int = 200
-    content: str | None = "A dog barks twice while rain falls on a roof."
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
-    body: dict | None = None  # overrides the canned body
+# The shared fake endpoint; a reply here is a plain-text description unless a test says otherwise.
+Reply = functools.partial(fake_openai.Reply, content="A dog barks twice while rain falls on a roof.",
+                          usage={"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20})
 
 
-def completion_body(content: str | None) -> dict:
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": MODEL,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
-        ],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-    }
-
-
-class FakeServer:
-    """Serves scripted replies in order (the last one repeats) and records every request."""
+class FakeServer(fake_openai.FakeOpenAI):
+    """The shared fake endpoint with this module's default reply and LALM settings."""
 
     def __init__(self) -> None:
-        self.script: list[Reply] = [Reply()]
-        self.requests: list[dict] = []
-        self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep the test output clean
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                with server._lock:
-                    server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "json": body})
-                    reply = server.script.pop(0) if len(server.script) > 1 else server.script[0]
-                if reply.delay_s:
-                    time.sleep(reply.delay_s)
-                if reply.body is not None:
-                    payload = reply.body
-                elif reply.status == 200:
-                    payload = completion_body(reply.content)
-                else:
-                    payload = {"error": {"message": f"scripted failure {reply.status}", "type": "server_error"}}
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client timed out first
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        super().__init__(model=MODEL, script=[Reply()])
 
     def config(self, **overrides: object) -> LalmConfig:
         settings: dict = dict(
@@ -113,15 +52,11 @@ class FakeServer:
         return LalmConfig(**settings)
 
 
+
 @pytest.fixture
 def server() -> Iterator[FakeServer]:
-    fake = FakeServer()
-    fake.thread.start()
-    try:
+    with FakeServer() as fake:
         yield fake
-    finally:
-        fake.httpd.shutdown()
-        fake.httpd.server_close()
 
 
 def clip(seconds: float = 1.25) -> np.ndarray:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,110 +24,22 @@ from acav_assets.llm_client import (  # noqa: E402
     run_requests,
     totals,
 )
+from acav_assets_tests import fake_openai  # noqa: E402
 
 KEY = "sk-test-7f41c2e9aa-do-not-leak"
 MODEL = "Qwen/Qwen3-8B"
 GOOD = '{"caption": "A dog barks twice while rain falls on a roof."}'
 
 
-@dataclass
-class Reply:
-    """One scripted answer of the fake server."""
-
-    status: int = 200
-    content: str | None = GOOD
-    reasoning_content: str | None = None
-    finish_reason: str = "stop"
-    headers: dict[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
-    body: dict | None = None  # overrides the canned body
+# The shared fake endpoint; a reply here is a JSON caption unless a test says otherwise.
+Reply = functools.partial(fake_openai.Reply, content=GOOD)
 
 
-def completion_body(reply: Reply) -> dict:
-    message: dict = {"role": "assistant", "content": reply.content}
-    if reply.reasoning_content is not None:
-        message["reasoning_content"] = reply.reasoning_content
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 1_700_000_000,
-        "model": MODEL,
-        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason}],
-        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
-    }
-
-
-class FakeServer:
-    """Answers from a script (in order, the last one repeats) or from a function of the request
-    body; records every request and the most requests it ever had in flight at once."""
+class FakeServer(fake_openai.FakeOpenAI):
+    """The shared fake endpoint with this module's default reply and client settings."""
 
     def __init__(self) -> None:
-        self.script: list[Reply] = [Reply()]
-        self.respond: Callable[[dict], Reply] | None = None
-        self.requests: list[dict] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:  # keep the test output clean
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                with server._lock:
-                    server.requests.append(
-                        {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "json": body}
-                    )
-                    server.in_flight += 1
-                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
-                    if server.respond is not None:
-                        reply = None
-                    else:
-                        reply = server.script.pop(0) if len(server.script) > 1 else server.script[0]
-                counted = True
-
-                def done() -> None:  # before the reply goes out, so the client's next request cannot overlap
-                    nonlocal counted
-                    if counted:
-                        with server._lock:
-                            server.in_flight -= 1
-                        counted = False
-
-                try:
-                    if reply is None:
-                        reply = server.respond(body)
-                    if reply.delay_s:
-                        time.sleep(reply.delay_s)
-                    if reply.body is not None:
-                        payload = reply.body
-                    elif reply.status == 200:
-                        payload = completion_body(reply)
-                    else:
-                        payload = {"error": {"message": f"scripted failure {reply.status}", "type": "server_error"}}
-                    data = json.dumps(payload).encode()
-                    done()
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client timed out first
-                    pass
-                finally:
-                    done()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        super().__init__(model=MODEL, script=[Reply()])
 
     def settings(self, **overrides: object) -> LlmSettings:
         values: dict = dict(
@@ -139,15 +50,11 @@ class FakeServer:
         return LlmSettings(**values)
 
 
+
 @pytest.fixture
 def server() -> Iterator[FakeServer]:
-    fake = FakeServer()
-    fake.thread.start()
-    try:
+    with FakeServer() as fake:
         yield fake
-    finally:
-        fake.httpd.shutdown()
-        fake.httpd.server_close()
 
 
 # --- the caller's callbacks, as simple fakes -------------------------------------------------------
