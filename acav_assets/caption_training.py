@@ -641,18 +641,40 @@ def load_run_file(path: str | Path) -> tuple[TrainingConfig, dict[str, dict]]:
         raise ValueError(f"{path}: {error}") from None
 
 
+def _is_main_process() -> bool:
+    return os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) == "0"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """``accelerate launch -m acav_assets.caption_training RUN_FILE OUT_DIR`` (or ``torchrun -m``)."""
+    """``accelerate launch -m acav_assets.caption_training RUN_FILE OUT_DIR`` (or ``torchrun -m``).
+
+    Launched by Dagster Pipes (the ``caption_model`` asset with ``ACAV_TRAINING_LAUNCHER`` set),
+    the main process streams its progress to the Dagster run and reports the materialisation."""
     import argparse
+
+    from dagster_pipes import PipesEnvVarParamsLoader, open_dagster_pipes
 
     parser = argparse.ArgumentParser(description="Train the audio caption model from a run file (resumes).")
     parser.add_argument("run_file")
     parser.add_argument("out_dir")
+    parser.add_argument("--train-data", default="", help="release WebDataset shards, if the run file names none")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     config, _ = load_run_file(args.run_file)
-    result = train(config, args.out_dir)
-    log.info("done: %d steps, checkpoint %s", result.steps, result.checkpoint)
+    if args.train_data and not config.train_data:
+        config = config.with_changes(train_data=args.train_data)
+    if not (PipesEnvVarParamsLoader().is_dagster_pipes_process() and _is_main_process()):
+        result = train(config, args.out_dir)
+        log.info("done: %d steps, checkpoint %s", result.steps, result.checkpoint)
+        return
+    with open_dagster_pipes() as pipes:
+        result = train(config, args.out_dir, progress=pipes.log.info)
+        pipes.report_asset_materialization(metadata={
+            "checkpoint": {"raw_value": str(result.checkpoint), "type": "path"},
+            "steps": result.steps, "resumed_from_step": result.resumed_from, "optimizer": result.optimizer,
+            "trainable_parameters": result.trainable_parameters,
+            "launched": "out of process (Dagster Pipes)",
+        })
 
 
 if __name__ == "__main__":

@@ -90,3 +90,22 @@ def test_a_run_without_a_run_file_fails_with_the_command_to_add_it(tmp_path):
         with pytest.raises(Exception, match="add-run"):
             dg.materialize([training_assets.caption_model], partition_key="nope", instance=instance,
                            resources={"settings": AcavSettings(data_root=str(tmp_path))})
+
+
+def test_training_out_of_process_through_dagster_pipes(data_root):
+    """ACAV_TRAINING_LAUNCHER runs `-m acav_assets.caption_training` as a separate process (here
+    plain `python`; `accelerate launch ...` on a GPU machine): its log lines reach the Dagster
+    run, its reported metadata comes back, and the checkpoint is the same kind as in process."""
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(training_run_partitions.name, ["tiny"])
+        settings = AcavSettings(data_root=str(data_root), training_launcher="python")
+        result = dg.materialize([training_assets.caption_model], partition_key="tiny", instance=instance,
+                                resources={"settings": settings})
+        assert result.success
+        metadata = result.asset_materializations_for_node("caption_model")[0].metadata
+        assert metadata["launched"].value == "out of process (Dagster Pipes)"
+        assert metadata["launcher"].value == "python" and metadata["steps"].value == 3
+        assert "data:image/png;base64," in metadata["loss_curve"].value
+        logs = [e.message for e in instance.all_logs(result.run_id) if e.message]
+        assert any("trainable parameters" in m for m in logs)  # the child's progress, streamed back
+    assert (data_root / "training" / "tiny").is_dir()

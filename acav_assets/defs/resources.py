@@ -37,6 +37,10 @@ class AcavSettings(dg.ConfigurableResource):
     manifests_dir: str = ""
     # The nightly backfill schedule requests at most this many shard runs per tick (ACAV_MAX_SHARDS_PER_TICK).
     max_shards_per_tick: int = 200
+    # caption_model trains in the step's own process by default; a launcher command (e.g.
+    # "accelerate launch --num_processes 8", or "python") runs `-m acav_assets.caption_training`
+    # out of process through Dagster Pipes, which streams its logs and metadata back.
+    training_launcher: str = ""
     # MECAT-Caption benchmark (hub dataset mispeech/MECAT-Caption): the reference JSON lines and
     # the audio WebDataset shards (a folder, glob or brace pattern).
     mecat_references: str = ""

@@ -79,25 +79,53 @@ def _latest(settings: AcavSettings, run: str) -> Path:
     "newest checkpoint, so a retry or re-materialisation continues where it stopped.",
 )
 def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.caption_training import train
+    from acav_assets.caption_training import read_curve
     from acav_assets.training_curves import loss_curve_markdown, loss_trend
 
     run = context.partition_key
     config, _ = _run(settings, run)
-    result = train(config, training_folder(settings, run), progress=context.log.info)
-    trend = loss_trend(result.curve)
-    if result.optimizer != config.optimizer:
-        context.log.error("optimizer %s was asked for, %s was used (see the log above)", config.optimizer,
-                          result.optimizer)
+    if settings.training_launcher:
+        reported = _train_out_of_process(context, settings, run, config.train_data)
+        curve = read_curve(_latest(settings, run) / "curve.csv")
+        metadata = {**reported, "launcher": settings.training_launcher}
+    else:
+        from acav_assets.caption_training import train
+
+        result = train(config, training_folder(settings, run), progress=context.log.info)
+        if result.optimizer != config.optimizer:
+            context.log.error("optimizer %s was asked for, %s was used (see the log above)", config.optimizer,
+                              result.optimizer)
+        curve = result.curve
+        metadata = {
+            "checkpoint": dg.MetadataValue.path(str(result.checkpoint)), "steps": result.steps,
+            "resumed_from_step": result.resumed_from, "optimizer": result.optimizer,
+            "trainable_parameters": result.trainable_parameters,
+        }
+    trend = loss_trend(curve)
     return dg.MaterializeResult(metadata={
-        "checkpoint": dg.MetadataValue.path(str(result.checkpoint)),
-        "regime": config.regime, "steps": result.steps, "resumed_from_step": result.resumed_from,
-        "optimizer": result.optimizer, "trainable_parameters": result.trainable_parameters,
+        **metadata, "regime": config.regime,
         "first_loss": trend["first"], "last_loss": trend["last"],
-        "samples_seen": result.curve[-1]["samples"] if result.curve else 0,
-        "loss_curve": dg.MetadataValue.md(loss_curve_markdown(result.curve, f"Training loss: {run}")),
+        "samples_seen": curve[-1]["samples"] if curve else 0,
+        "loss_curve": dg.MetadataValue.md(loss_curve_markdown(curve, f"Training loss: {run}")),
         "config": dg.MetadataValue.json(config.to_dict()),
     })
+
+
+def _train_out_of_process(context: dg.AssetExecutionContext, settings: AcavSettings, run: str,
+                          train_data: str) -> dict:
+    """``{launcher} -m acav_assets.caption_training RUN_FILE OUT_DIR`` through Dagster Pipes: its
+    logs stream into this run and its reported metadata comes back."""
+    import shlex
+    import sys
+
+    launcher = shlex.split(settings.training_launcher)
+    if launcher == ["python"]:
+        launcher = [sys.executable]  # this environment's interpreter
+    command = [*launcher, "-m", "acav_assets.caption_training", str(run_file(settings, run)),
+               str(training_folder(settings, run)), "--train-data", train_data]
+    context.log.info("training out of process: %s", shlex.join(command))
+    invocation = dg.PipesSubprocessClient().run(command=command, context=context)
+    return dict(invocation.get_materialize_result().metadata)
 
 
 @dg.asset_check(asset=caption_model, partitions_def=training_run_partitions)
