@@ -280,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{environment['ACAV_DATA_ROOT']}/warehouse.duckdb, run history in {environment['DAGSTER_HOME']}.\n"
                 "Open them in the Dagster UI:\n"
                 f"  DAGSTER_HOME={environment['DAGSTER_HOME']} ACAV_DATA_ROOT={environment['ACAV_DATA_ROOT']} "
-                ".venv/bin/dagster dev -m acav_assets.definitions"
+                ".venv/bin/dagster dev -m acav_assets.definitions\n"
+                "Stage 5 (training, MECAT-Caption scores, Tables 2 and 3) starts from a run file "
+                "(`acav-assets add-run`) or a predictions CSV (`acav-assets add-system`): see the README."
             )
     except (ManifestError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
