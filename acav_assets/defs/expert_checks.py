@@ -14,6 +14,9 @@ from acav_assets.defs.expert_assets import (
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
 
+# Expected keys come only from the checked asset's own upstream tables (decoded clips from
+# `clips`, routed clips from `routing`), so a check never races an asset it does not depend on
+# under a multiprocess or Celery executor.
 def _keys(settings: AcavSettings, asset: str, shard: str, where=lambda row: True) -> list[str]:
     table = storage.read_table(settings.url(asset, shard))
     return [r["key"] for r in table.to_pylist() if r["status"] == STATUS_OK and where(r)]
@@ -51,7 +54,7 @@ def tags_quality(context: dg.AssetCheckExecutionContext, settings: AcavSettings)
     shard = context.partition_key
     derived = {**_score_range("window_scores"), **_score_range("clip_scores")}
     ranges = {name: (0.0, 1.0) for name in derived}
-    return _check(settings, shard, "tags", _keys(settings, "acoustics", shard), ranges=ranges, derived=derived)
+    return _check(settings, shard, "tags", _keys(settings, "clips", shard), ranges=ranges, derived=derived)
 
 
 @dg.asset_check(asset=routing, blocking=True, partitions_def=shard_partitions)
@@ -99,7 +102,7 @@ def sound_events_quality(context: dg.AssetCheckExecutionContext, settings: AcavS
 def metadata_quality(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
     """One row per decoded clip, every row marked untrusted."""
     shard = context.partition_key
-    return _check(settings, shard, "metadata", _keys(settings, "acoustics", shard),
+    return _check(settings, shard, "metadata", _keys(settings, "clips", shard),
                   value_sets={"trusted": [False]}, ranges={"language_confidence": (0.0, 1.0)})
 
 
@@ -108,7 +111,7 @@ def lalm_description_quality(context: dg.AssetCheckExecutionContext, settings: A
     """Disabled: no rows. Enabled: one row per decoded clip, failures under the error rate."""
     shard = context.partition_key
     table = storage.read_table(settings.url("lalm_description", shard))
-    expected = _keys(settings, "acoustics", shard) if table.num_rows else []
+    expected = _keys(settings, "clips", shard) if table.num_rows else []
     return _check(settings, shard, "lalm_description", expected)
 
 
