@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import io
 import logging
-import random
 import re
 import time
 import wave
@@ -32,7 +31,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from acav_assets.retry_after import retry_after_seconds
+from acav_assets.request_retries import RequestFailure as _Failure
+from acav_assets.request_retries import classify_request_error, retry_delay
 from acav_assets.table_fields import described_field
 
 __all__ = ["DEFAULT_PROMPT", "LALM_FIELDS", "LalmConfig", "LalmDescriber", "encode_wav", "strip_reasoning"]
@@ -45,7 +45,6 @@ DEFAULT_PROMPT = (
 )
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
-_RETRYABLE_STATUS = frozenset({408, 429})
 _MAX_ERROR_CHARS = 500
 _THINK_BLOCK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _THINK_CLOSE = "</think>"
@@ -109,18 +108,6 @@ def strip_reasoning(text: str) -> str:
     return text.strip()
 
 
-class _Failure(Exception):
-    """One failed attempt: a reason that is safe to show, and whether to try again."""
-
-    def __init__(self, reason: str, retryable: bool, retry_after_s: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
-        self.retry_after_s = retry_after_s
-
-
-
-
 class LalmDescriber:
     """Describes clips with one LALM endpoint; safe to share between threads."""
 
@@ -149,32 +136,7 @@ class LalmDescriber:
         return text if len(text) <= _MAX_ERROR_CHARS else text[: _MAX_ERROR_CHARS - 1] + "…"
 
     def _classify(self, error: Exception) -> _Failure:
-        """Turn a client exception into a safe reason and a retry decision."""
-        try:
-            import openai
-        except ImportError:  # an injected client without the openai package
-            openai = None
-        if openai is None:
-            if isinstance(error, TimeoutError):
-                return _Failure(f"timeout after {self.config.timeout_s:g} s", retryable=True)
-            if isinstance(error, ConnectionError):
-                return _Failure(f"connection error: {type(error).__name__}", retryable=True)
-            return _Failure(f"{type(error).__name__}: {error}", retryable=False)
-        if isinstance(error, (openai.APITimeoutError, TimeoutError)):
-            return _Failure(f"timeout after {self.config.timeout_s:g} s", retryable=True)
-        if isinstance(error, ConnectionError):
-            return _Failure(f"connection error: {type(error).__name__}", retryable=True)
-        if isinstance(error, openai.APIConnectionError):
-            cause = error.__cause__
-            detail = f": {type(cause).__name__}" if cause is not None else ""
-            return _Failure(f"connection error{detail}", retryable=True)
-        if isinstance(error, openai.APIStatusError):
-            status = error.status_code
-            message = error.message if isinstance(error.message, str) else ""
-            retryable = status in _RETRYABLE_STATUS or status >= 500
-            retry_after = retry_after_seconds(getattr(error.response, "headers", None)) if retryable else None
-            return _Failure(f"HTTP {status}: {message}", retryable=retryable, retry_after_s=retry_after)
-        return _Failure(f"{type(error).__name__}: {error}", retryable=False)
+        return classify_request_error(error, self.config.timeout_s)
 
     def _attempt(self, messages: list[dict]) -> str:
         """One request; returns the description or raises ``_Failure``."""
@@ -202,13 +164,7 @@ class LalmDescriber:
         return text
 
     def _delay(self, retry: int, failure: _Failure) -> float:
-        """Exponential backoff with up to 25 % jitter, or the server's Retry-After; capped."""
-        if failure.retry_after_s is not None:
-            delay = failure.retry_after_s
-        else:
-            delay = self.config.backoff_base_s * (2.0 ** retry)
-            delay *= 1.0 + random.uniform(0.0, 0.25)
-        return min(delay, self.config.backoff_max_s)
+        return retry_delay(retry, failure, self.config.backoff_base_s, self.config.backoff_max_s)
 
     def describe(self, audio: np.ndarray, sample_rate: int = 16000) -> dict:
         """One row (keys as ``LALM_FIELDS``) for one clip; never raises for a failure of this clip."""

@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 import math
-import random
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -38,7 +37,8 @@ from typing import Any
 
 import fsspec
 
-from acav_assets.retry_after import retry_after_seconds
+from acav_assets.request_retries import RequestFailure as _Failure
+from acav_assets.request_retries import classify_request_error, retry_delay
 from acav_assets.storage import atomic_writer
 
 __all__ = ["LlmOutcome", "LlmSettings", "ReplyCache", "request_hash", "run_requests", "totals"]
@@ -47,7 +47,6 @@ logger = logging.getLogger(__name__)
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
-_RETRYABLE_STATUS = frozenset({408, 429})
 _MAX_ERROR_CHARS = 500
 _RESERVED_PARAMS = frozenset({"model", "messages", "temperature", "max_tokens", "stream", "n"})
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -179,16 +178,6 @@ def totals(outcomes: Sequence[LlmOutcome]) -> dict:
     }
 
 
-class _Failure(Exception):
-    """A failed request: a reason that is safe to show, and whether to try again."""
-
-    def __init__(self, reason: str, retryable: bool, retry_after_s: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
-        self.retry_after_s = retry_after_s
-
-
 @dataclass
 class _Reply:
     answer: str
@@ -260,35 +249,10 @@ class _Runner:
         return text
 
     def classify(self, error: Exception) -> _Failure:
-        """Turn a client exception into a safe reason and a retry decision."""
-        timeout = f"timeout after {self.settings.timeout_s:g} s"
-        try:
-            import openai
-        except ImportError:  # an injected client without the openai package
-            openai = None
-        if isinstance(error, TimeoutError) or (openai is not None and isinstance(error, openai.APITimeoutError)):
-            return _Failure(timeout, retryable=True)
-        if isinstance(error, ConnectionError):
-            return _Failure(f"connection error: {type(error).__name__}", retryable=True)
-        if openai is not None and isinstance(error, openai.APIConnectionError):
-            cause = error.__cause__
-            detail = f": {type(cause).__name__}" if cause is not None else ""
-            return _Failure(f"connection error{detail}", retryable=True)
-        if openai is not None and isinstance(error, openai.APIStatusError):
-            status = error.status_code
-            message = error.message if isinstance(error.message, str) else ""
-            retryable = status in _RETRYABLE_STATUS or status >= 500
-            retry_after = retry_after_seconds(getattr(error.response, "headers", None)) if retryable else None
-            return _Failure(f"HTTP {status}: {message}", retryable=retryable, retry_after_s=retry_after)
-        return _Failure(f"{type(error).__name__}: {error}", retryable=False)
+        return classify_request_error(error, self.settings.timeout_s)
 
     def delay(self, retry: int, failure: _Failure) -> float:
-        """Exponential backoff with up to 25 % jitter, or the server's Retry-After; capped."""
-        if failure.retry_after_s is not None:
-            delay = failure.retry_after_s
-        else:
-            delay = self.settings.backoff_base_s * (2.0 ** retry) * (1.0 + random.uniform(0.0, 0.25))
-        return min(delay, self.settings.backoff_max_s)
+        return retry_delay(retry, failure, self.settings.backoff_base_s, self.settings.backoff_max_s)
 
     def read(self, completion: Any, spent: _Spent) -> _Reply:
         """Usage, answer, reasoning and finish reason of one completion."""
