@@ -308,6 +308,60 @@ def test_hub_tagger_loads_maps_labels_and_batches(tiny_ast):
     np.testing.assert_allclose(batched[0].window_scores, result.window_scores, atol=1e-5)
 
 
+def test_hub_tagger_batched_front_end_matches_the_extractor(tiny_ast):
+    """The batched front end is checked on the first batch, then used; scores equal the
+    extractor path's. bf16 autocast moves them only slightly."""
+    rng = np.random.default_rng(3)
+    windows = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (32000,) * 6 + (9000,)]
+    batched = HubAudioTagger.from_pretrained(tiny_ast, device="cpu")
+    assert batched.front_end == "unchecked" and batched.batch_size == 16 and batched.precision == "float32"
+    extractor = HubAudioTagger.from_pretrained(tiny_ast, device="cpu", front_end="extractor")
+    assert extractor.front_end == "extractor"
+    scores = batched.predict(windows)
+    assert batched.front_end == "batched"
+    np.testing.assert_allclose(scores, extractor.predict(windows), atol=1e-5)
+    np.testing.assert_allclose(batched.predict(windows), scores, atol=1e-6)
+    bf16 = HubAudioTagger.from_pretrained(tiny_ast, device="cpu", precision="bfloat16")
+    assert bf16.precision == "bfloat16"
+    assert np.abs(bf16.predict(windows) - scores).max() < 0.05
+    with pytest.raises(ValueError, match="precision"):
+        HubAudioTagger.from_pretrained(tiny_ast, device="cpu", precision="float16")
+    with pytest.raises(ValueError, match="front_end"):
+        HubAudioTagger.from_pretrained(tiny_ast, device="cpu", front_end="gpu")
+
+
+def test_hub_tagger_keeps_the_extractor_when_the_front_end_disagrees(tiny_ast, caplog):
+    tagger = HubAudioTagger.from_pretrained(tiny_ast, device="cpu")
+    tagger.feature_extractor.mean += 5.0  # the front end kept the settings it was built with
+    window = (0.1 * np.random.default_rng(4).standard_normal(32000)).astype(np.float32)
+    with caplog.at_level("WARNING", logger="acav_assets.taggers"):
+        scores = tagger.predict([window])
+    assert tagger.front_end == "extractor"
+    assert "differs from its feature extractor" in caplog.text
+    reference = HubAudioTagger(tagger.model, tagger.feature_extractor, device="cpu", front_end="extractor")
+    np.testing.assert_allclose(scores, reference.predict([window]), atol=1e-6)
+
+
+def test_hub_tagger_calls_extractors_that_take_only_a_tensor(tiny_ast):
+    """Older revisions of CED's hub extractor take one tensor argument and no keywords."""
+    import torch
+
+    tagger = HubAudioTagger.from_pretrained(tiny_ast, device="cpu", front_end="extractor")
+    inner = tagger.feature_extractor
+
+    class TensorOnlyExtractor:
+        sampling_rate = inner.sampling_rate
+
+        def __call__(self, x):
+            assert isinstance(x, torch.Tensor)
+            return inner(x.numpy(), sampling_rate=RATE, return_tensors="pt")
+
+    strict = HubAudioTagger(tagger.model, TensorOnlyExtractor(), device="cpu")
+    assert strict.front_end == "extractor"  # no batched front end for an unknown extractor
+    window = (0.1 * np.random.default_rng(5).standard_normal(32000)).astype(np.float32)
+    np.testing.assert_allclose(strict.predict([window, window]), tagger.predict([window, window]), atol=1e-6)
+
+
 def test_hub_tagger_from_the_environment_variable(tiny_ast, monkeypatch):
     monkeypatch.setenv(TAGGER_MODEL_ENV, str(tiny_ast))
     tagger = HubAudioTagger.for_paper(device="cpu")

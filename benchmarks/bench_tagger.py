@@ -9,12 +9,19 @@ times three ways of getting the same 2 s window scores:
   clip-by-clip:   tag_clip per clip on the batch-rewritten model (one call per clip, 15 patches);
   batched:        tag_clips over all clips (windows of all clips through predict together).
 Each mode runs --repeats times and the best time counts. Also checks the three agree.
+
+    python benchmarks/bench_tagger.py --clips 0 --hub-clips 64 --batch-size 64   # on a GPU
+
+times the paper-profile HubAudioTagger instead (random ViT-Base stand-ins shaped like CED-Base
+and AST-Base on 2 s windows), window by window, clip by clip and batched, with the model's feature
+extractor on the CPU and with the batched front end on the model's device.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 
@@ -69,10 +76,17 @@ def breakdown(tagger: YamnetTagger, clips: list[np.ndarray], repeats: int) -> No
         print(f"model, {step:3d} patch(es) per call: {seconds * 1e3:6.0f} ms = {seconds / n * 1e6:5.0f} us/patch")
 
 
-def hub_tagger_ratio(clips: list[np.ndarray], repeats: int, batch_size: int) -> None:
-    """The paper-profile code path (HubAudioTagger) at full AST-Base size with random weights:
-    speed does not depend on the weights, so this measures batching without hub access. On a
-    GPU this is the figure that matters; on this CPU it is printed for reference."""
+# Hub-tagger stand-ins with random weights (speed does not depend on the weights, so batching is
+# measured without hub access). Both are ViT-Base (768 wide, 12 layers) built as AST models:
+#   ced: CED-Base's shape on a 2 s window: 64 mel bands, 16x16 patches without overlap -> 48 tokens;
+#   ast: AST-Base's shape on a 2 s window: 128 mel bands, 16x16 patches every 10 -> 240 tokens.
+HUB_SHAPES = {
+    "ced": {"num_mel_bins": 64, "max_length": 201, "frequency_stride": 16, "time_stride": 16},
+    "ast": {"num_mel_bins": 128, "max_length": 208, "frequency_stride": 10, "time_stride": 10},
+}
+
+
+def hub_tagger(shape: str, batch_size: int, front_end: str, precision: str = "float32"):
     import torch
     from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
 
@@ -82,17 +96,41 @@ def hub_tagger_ratio(clips: list[np.ndarray], repeats: int, batch_size: int) -> 
     ontology = load_ontology()
     names = {i: ontology.name(mid) for i, mid in enumerate(AUDIOSET_527)}
     torch.manual_seed(0)
-    model = ASTForAudioClassification(ASTConfig(num_labels=527, id2label=names, label2id={v: k for k, v in names.items()},
-                                                max_length=208))  # 2.08 s of 10 ms frames: one 2 s window
-    tagger = HubAudioTagger(model, ASTFeatureExtractor(max_length=208), batch_size=batch_size)
-    tagger.supports_whole_clip = False  # windows only, so both modes do the same work
+    settings = HUB_SHAPES[shape]
+    model = ASTForAudioClassification(ASTConfig(num_labels=527, id2label=names,
+                                                label2id={v: k for k, v in names.items()}, **settings))
+    extractor = ASTFeatureExtractor(num_mel_bins=settings["num_mel_bins"], max_length=settings["max_length"])
+    tagger = HubAudioTagger(model, extractor, batch_size=batch_size, front_end=front_end, precision=precision)
+    tagger.supports_whole_clip = False  # windows only, so every mode does the same work
+    return tagger
+
+
+def hub_tagger_ratio(clips: list[np.ndarray], repeats: int, batch_size: int, shapes: list[str]) -> None:
+    """The paper-profile code path (HubAudioTagger): window by window, clip by clip (one call per
+    clip, its five 2 s windows batched) and batched across clips (tag_clips as the pipeline calls
+    it, model batches of ``batch_size``), with the model's own feature
+    extractor on the CPU and with the batched front end on the model's device. On a GPU this is
+    the figure that matters; on a CPU it is printed for reference."""
     audio_seconds = sum(c.size for c in clips) / RATE
-    tag_clips(tagger, clips[:2])  # warm-up
-    t_clip, _, _ = best_of(repeats, lambda: [tag_clips(tagger, [c], batch_size=1) for c in clips])
-    t_all, _, _ = best_of(repeats, lambda: tag_clips(tagger, clips, batch_size=batch_size))
-    print(f"hub tagger (AST-Base size, random weights, {tagger.device}), {len(clips)} clips:")
-    print(f"  window-by-window {audio_seconds / t_clip:8.1f} audio-s/s | batched ({batch_size}) "
-          f"{audio_seconds / t_all:8.1f} audio-s/s | {t_clip / t_all:5.2f}x")
+    print(f"hub tagger, {len(clips)} clips, {audio_seconds:.0f} s of audio, batch {batch_size}; audio-s per wall-s:")
+    print(f"  {'shape':<5} {'front end':<10} {'precision':<9} {'window-by-window':>16} {'clip-by-clip':>12} "
+          f"{'batched':>9} {'batched/clip':>12}")
+    for shape in shapes:
+        reference = None
+        for front_end, precision in (("extractor", "float32"), ("auto", "float32"), ("auto", "bfloat16")):
+            tagger = hub_tagger(shape, batch_size, front_end, precision)
+            tag_clips(tagger, clips[:8], batch_size=batch_size)  # warm-up (and the front-end check)
+            by_window = partial(tag_clips, tagger, batch_size=1)
+            t_window, _, _ = best_of(repeats, lambda: [by_window([c]) for c in clips])  # noqa: B023
+            t_clip, _, by_clip = best_of(repeats, lambda: [tag_clip(tagger, c) for c in clips])  # noqa: B023
+            t_all, _, together = best_of(repeats, partial(tag_clips, tagger, clips))  # 256 windows a call
+            scores = np.concatenate([t.window_scores for t in together])
+            reference = scores if reference is None else reference
+            agree = max(float(np.abs(a.window_scores - b.window_scores).max()) for a, b in zip(by_clip, together))
+            print(f"  {shape:<5} {tagger.front_end:<10} {precision:<9} {audio_seconds / t_window:16.1f} "
+                  f"{audio_seconds / t_clip:12.1f} {audio_seconds / t_all:9.1f} {t_clip / t_all:11.2f}x   "
+                  f"(device {tagger.device}; max |batched - clip-by-clip| {agree:.1e}, "
+                  f"|scores - first row's| {float(np.abs(scores - reference).max()):.1e})")
 
 
 def main() -> None:
@@ -102,10 +140,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=64, help="windows per predict() call")
     parser.add_argument("--hub-clips", type=int, default=0,
-                        help="also time the paper-profile HubAudioTagger at AST-Base size on this many clips")
+                        help="also time the paper-profile HubAudioTagger (random ViT-Base) on this many clips")
+    parser.add_argument("--hub-shapes", default="ced,ast", help="stand-in shapes to time: ced, ast or both")
     args = parser.parse_args()
     if args.hub_clips:
-        hub_tagger_ratio(make_clips(args.hub_clips), 1, args.batch_size)
+        hub_tagger_ratio(make_clips(args.hub_clips), args.repeats, args.batch_size, args.hub_shapes.split(","))
+    if not args.clips:
+        return
 
     clips = make_clips(args.clips)
     audio_seconds = sum(c.size for c in clips) / RATE

@@ -66,8 +66,11 @@ def tags(context: dg.AssetExecutionContext, settings: AcavSettings, tagger: Tagg
     ontology = load_ontology()
     names = [ontology.name(mid) for mid in model.label_mids]
     table = tag_shard(settings.url("audio", shard, "tar"), shard, model, names, log=context.log)
-    return _write(settings, "tags", shard, table, {"tagger": getattr(model, "model_id", type(model).__name__),
-                                                    "labels": len(names)})
+    details = {"tagger": getattr(model, "model_id", type(model).__name__), "labels": len(names)}
+    for name in ("device", "precision", "front_end"):  # hub taggers: where and how the model ran
+        if hasattr(model, name):
+            details[f"tagger_{name}"] = getattr(model, name)
+    return _write(settings, "tags", shard, table, details)
 
 
 @_partitioned(deps=[tags, acoustics_asset],

@@ -20,7 +20,7 @@ def _check_profile(profile: str) -> None:
 
 
 @functools.cache
-def _tagger(profile: str, model: str, revision: str):
+def _tagger(profile: str, model: str, revision: str, precision: str = "auto"):
     from acav_assets import taggers
 
     _check_profile(profile)
@@ -28,7 +28,7 @@ def _tagger(profile: str, model: str, revision: str):
         return taggers.YamnetTagger()
     return taggers.HubAudioTagger.from_pretrained(
         model or taggers.CED_BASE_MODEL_ID, revision=revision or (None if model else taggers.CED_BASE_REVISION),
-        trust_remote_code=True,
+        trust_remote_code=True, precision=precision,
     )
 
 
@@ -38,13 +38,15 @@ class TaggerResource(dg.ConfigurableResource):
     profile: str = "lite"
     model: str = ""  # a hub id or local folder overriding the profile's model (ACAV_TAGGER_MODEL)
     revision: str = ""
+    precision: str = "auto"  # hub taggers: bf16 autocast on CUDA, float32 elsewhere (ACAV_TAGGER_PRECISION)
 
     @classmethod
     def from_env(cls) -> "TaggerResource":
-        return cls(profile=_profile(), model=os.environ.get("ACAV_TAGGER_MODEL", ""))
+        return cls(profile=_profile(), model=os.environ.get("ACAV_TAGGER_MODEL", ""),
+                   precision=os.environ.get("ACAV_TAGGER_PRECISION", "auto"))
 
     def load(self):
-        return _tagger(self.profile, self.model, self.revision)
+        return _tagger(self.profile, self.model, self.revision, self.precision)
 
 
 @functools.cache
