@@ -3,9 +3,9 @@
 A ``transformers`` feature extractor runs on the CPU, and AST's computes its Kaldi filter bank
 one waveform at a time. On a GPU that costs more than the model and hides what batching gains.
 These functions compute the same features for a ``[batch, samples]`` tensor wherever it lives,
-so the front end runs on the model's device, one call per batch. Spectra are computed in float64:
-in float32, cuFFT's rounding moves the log power of bins 100 dB below a tone's peak by up to
-0.3 % of the feature range, where the CPU's FFT stays within 0.002 %.
+so the front end runs on the model's device, one call per batch. Spectra are computed in float64,
+so the features do not depend on the device's FFT: float32 FFTs move the log power of bins 100 dB
+below a pure tone's peak by up to 0.25 % of the feature range, differently on the CPU and in cuFFT.
 
 :func:`front_end_for` picks the one matching an extractor (AST and CED are known), or ``None``.
 :class:`~acav_assets.taggers.HubAudioTagger` uses it only after checking on its first batch that

@@ -586,7 +586,7 @@ class HubAudioTagger:
     the model's own extractor on the first batch within ``FRONT_END_TOLERANCE``; otherwise, or
     with ``"extractor"``, the extractor runs on the CPU. ``batch_size`` defaults to 64 on CUDA
     and 16 on the CPU. ``precision="auto"`` runs the model under bf16 autocast on CUDA (on an
-    H100 about 3x the float32 throughput; scores move by about 5e-3) and in float32 elsewhere;
+    H100 2.2-2.6x the float32 throughput; scores move by about 5e-3) and in float32 elsewhere;
     ``"float32"`` or ``"bfloat16"`` force one.
     """
 
