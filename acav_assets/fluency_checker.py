@@ -14,12 +14,13 @@ cache, or from ``backbone`` (a local folder) when the hub is out of reach.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from acav_assets.storage import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,6 @@ class FluencyCheckerUnavailable(FileNotFoundError):
     pass
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class FluencyChecker:
     """Per-caption error probabilities and DATE penalties from a FENSE-format checkpoint."""
 
@@ -64,7 +57,7 @@ class FluencyChecker:
             raise FluencyCheckerUnavailable(
                 f"fluency checker checkpoint {path} not found; download one of FENSE's checkers:\n{known}")
         known_sums = {sha: name for name, (_, sha) in CHECKPOINTS.items()}
-        if verify_checksum and path.stem in CHECKPOINTS and _sha256(path) not in known_sums:
+        if verify_checksum and path.stem in CHECKPOINTS and sha256_file(path) not in known_sums:
             raise ValueError(f"{path}: sha256 does not match FENSE's published {path.stem} checkpoint")
         states = torch.load(path, map_location="cpu", weights_only=False)
         missing = {"model_type", "num_classes", "state_dict"} - set(states)

@@ -40,6 +40,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 import numpy as np
 import pyarrow as pa
 
+from acav_assets.storage import sha256_file
 from acav_assets.table_fields import described_field as _field
 
 logger = logging.getLogger(__name__)
@@ -402,7 +403,7 @@ def assemble_packaged_base(cache_dir: str | os.PathLike | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "model.bin"
     if target.is_file() and target.stat().st_size == PACKAGED_BASE_SIZE:
-        if _sha256(target) == PACKAGED_BASE_SHA256:
+        if sha256_file(target) == PACKAGED_BASE_SHA256:
             logger.debug("re-using %s", target)
             _copy_side_files(folder)
             return folder
@@ -457,14 +458,6 @@ def _package_file(package: str, name: str) -> Path:
     if not path.is_file():
         raise ModelUnavailableError(f"{path} is missing; reinstall: {_PACKAGED_INSTALL} --force-reinstall")
     return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _default_cache_dir() -> Path:

@@ -7,9 +7,11 @@ never leaves a half-written file where readers look.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 import fsspec
@@ -89,3 +91,12 @@ def read_partitions(data_root: str, asset: str, columns: list[str] | None = None
         table = read_table(asset_url(data_root, asset, name))
         tables.append(table.select(columns) if columns else table)
     return pa.concat_tables(tables, promote_options="default") if tables else None
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a local file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

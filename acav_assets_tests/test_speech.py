@@ -41,6 +41,7 @@ from acav_assets.speech import (
     measure_pitch,
     pitch_gender,
 )
+from acav_assets.storage import sha256_file
 
 RATE = 16_000
 EN_TEXT = (
@@ -154,7 +155,7 @@ def test_packaged_model_is_verified_and_reused(asr, model_dir):
     assert isinstance(asr, SpeechRecognizer) and asr.model_name == PACKAGED_BASE_NAME
     model = os.path.join(model_dir, "model.bin")
     assert os.path.getsize(model) == PACKAGED_BASE_SIZE
-    assert speech._sha256(speech.Path(model)) == PACKAGED_BASE_SHA256
+    assert sha256_file(model) == PACKAGED_BASE_SHA256
     assert {"config.json", "tokenizer.json", "vocabulary.txt"} <= set(os.listdir(model_dir))
     before = os.stat(model)
     assert str(assemble_packaged_base(model_dir)) == model_dir

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from acav_assets.caption_corpora import CAPTION_SCHEMA, read_acav_jsonl
+from acav_assets.storage import sha256_file
 from acav_assets.token_stats import (
     QWEN3_TOKENIZER_SHA256,
     dataset_statistics,
@@ -16,7 +17,6 @@ from acav_assets.token_stats import (
     load_qwen3_tokenizer,
     markdown_table,
     qwen3_tokenizer_path,
-    sha256_file,
     token_id_table,
 )
 
