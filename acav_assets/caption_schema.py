@@ -1,6 +1,6 @@
 """The caption record: six facets x three variants, five QA pairs, confidences, domain.
 
-Matches the published ACAVCaps / MECAT formats (../shared/facts/acavcaps.md): facets ``long,
+Matches the published ACAVCaps / MECAT formats (the ACAVCaps and MECAT dataset cards): facets ``long,
 short, speech, music, sound, environment`` with three stylistically different variants each;
 an absent content facet is ``["None", <paraphrase of absence>, <paraphrase of absence>]``;
 QA pairs carry a MECAT category and difficulty.

@@ -28,7 +28,7 @@ run by ``python -m acav_assets.curation``):
   (min 0.380, the Mandarin clip whose degenerate transcript the synthesiser rightly leaves out);
   shuffled mean 0.261; the 5th-percentile threshold rejects 100 % of shuffled pairs. Six pairs
   are too few to set a threshold alone.
-* MECAT reference captions (``/work/shared/reference/mecat/caption/train/*.jsonl``, 6 888
+* MECAT reference captions (the full train split of the hub dataset ``mispeech/MECAT-Caption``, 6 888
   clips) have no expert evidence. As pseudo-evidence each clip gets the first variants of the
   content facets its domain marks present (``speech`` / ``music`` / ``sound``, joined); ``000``
   clips are skipped (6 715 pairs left). 2 000 sampled pairs + the 6 demo pairs, 1 shuffle: true
@@ -50,6 +50,7 @@ import importlib.util
 import json
 import random
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,5 +382,7 @@ if __name__ == "__main__":  # pragma: no cover - calibration report
     rows = json.loads((root / "acav_assets_tests/data/evidence_rows.json").read_text())
     demo = demo_pairs(rows)
     print("demo:", json.dumps(calibrate_consistency(demo, n_shuffles=20), indent=1))
-    mecat = mecat_pairs(Path("/work/shared/reference/mecat/caption/train"), limit=2000)
+    # MECAT caption JSON lines: the first argument, else the sample the tests carry.
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else root / "acav_assets_tests/data/mecat_sample/caption/train"
+    mecat = mecat_pairs(folder, limit=2000)
     print("mecat+demo:", json.dumps(calibrate_consistency(mecat + demo, n_shuffles=1), indent=1))

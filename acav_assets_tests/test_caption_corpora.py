@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from acav_assets.caption_corpora import (
+from acav_assets_tests.reference_data import MECAT_CAPTIONS
     CAPTION_SCHEMA,
     CorpusFormatError,
     read_acav_jsonl,
@@ -18,7 +19,7 @@ from acav_assets.caption_corpora import (
     read_wavcaps_json,
 )
 
-MECAT_DIR = Path("/work/shared/reference/mecat/caption/train")
+MECAT_DIR = MECAT_CAPTIONS
 MECAT_FILES = sorted(MECAT_DIR.glob("*.jsonl"))
 needs_mecat = pytest.mark.skipif(len(MECAT_FILES) != 6, reason="MECAT reference files not present")
 

@@ -12,10 +12,9 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 from acav_assets import date_metric as dm  # noqa: E402
+from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
-MECAT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mecat" / "caption" / "train"
-if not MECAT.is_dir():
-    MECAT = Path("/work/shared/reference/mecat/caption/train")
+MECAT = MECAT_CAPTIONS
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +94,9 @@ def test_row_block_does_not_matter(encoder, long_refs):
     preds = [r[2] for r in refs]
     a = dm.date_group_score(preds, refs, "long", encoder, row_block=1024)
     b = dm.date_group_score(preds, refs, "long", encoder, row_block=7)
-    np.testing.assert_array_equal(a["discrimination"], b["discrimination"])
-    np.testing.assert_allclose(a["date"], b["date"], atol=1e-7)
+    # Blocks change the float32 summation order: results agree to float32 precision, not bit for bit.
+    np.testing.assert_allclose(a["discrimination"], b["discrimination"], atol=1e-5)
+    np.testing.assert_allclose(a["date"], b["date"], atol=1e-5)
 
 
 def test_single_clip_group(encoder):

@@ -18,10 +18,11 @@ import webdataset as wds
 from acav_assets.audio_shards import AudioShardWriter, encode_flac
 from acav_assets.caption_schema import FACETS
 from acav_assets.release import (
+from acav_assets_tests.reference_data import MECAT_SAMPLE
     RELEASE_DOMAINS, read_qa, read_release, write_caption_files, write_parquet, write_qa_file, write_webdataset,
 )
 
-REFERENCE = Path("/work/shared/reference/mecat")
+REFERENCE = MECAT_SAMPLE
 DOMAINS = ["00A", "0M0", "S00", "SMA", "000", "S0A", "SM0", "0MA", "000"]
 
 

@@ -11,6 +11,7 @@ import pytest
 from acav_assets.caption_corpora import CAPTION_SCHEMA, read_acav_jsonl
 from acav_assets.storage import sha256_file
 from acav_assets.token_stats import (
+from acav_assets_tests.reference_data import MECAT_CAPTIONS
     QWEN3_TOKENIZER_SHA256,
     dataset_statistics,
     facet_statistics,
@@ -20,7 +21,7 @@ from acav_assets.token_stats import (
     token_id_table,
 )
 
-MECAT_FILES = sorted(Path("/work/shared/reference/mecat/caption/train").glob("*.jsonl"))
+MECAT_FILES = sorted(MECAT_CAPTIONS.glob("*.jsonl"))
 
 
 def captions(rows: list[tuple]) -> pa.Table:

@@ -23,12 +23,14 @@ import numpy as np  # noqa: E402
 
 from acav_assets import date_metric as dm  # noqa: E402
 
-MECAT = Path("/work/shared/reference/mecat/caption/train")
+# MECAT caption references (JSON lines per domain): the sample carried by the tests, or a full
+# copy of the hub dataset's train split given with --references.
+MECAT = Path(__file__).resolve().parents[1] / "acav_assets_tests" / "data" / "mecat_sample" / "caption" / "train"
 
 
-def sentence_pool(facet: str) -> list[list[str]]:
+def sentence_pool(facet: str, folder: Path = MECAT) -> list[list[str]]:
     pool: list[list[str]] = []
-    for path in sorted(MECAT.glob("*.jsonl")):
+    for path in sorted(folder.glob("*.jsonl")):
         for line in path.open():
             record = next(iter(json.loads(line).values()))
             pool.append(list(record[facet]))
@@ -52,6 +54,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000])
     ap.add_argument("--facet", default="long")
+    ap.add_argument("--references", type=Path, default=MECAT, help="folder of MECAT caption JSON lines")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--row-block", type=int, default=dm.ROW_BLOCK)
     ap.add_argument("--model", default=None, help="model folder or hub id (default: packaged MiniLM)")
@@ -59,7 +62,7 @@ def main() -> None:
 
     encoder = (dm.TextEncoder(args.model, batch_size=args.batch_size) if args.model
                else dm.packaged_encoder(batch_size=args.batch_size))
-    pool = sentence_pool(args.facet)
+    pool = sentence_pool(args.facet, args.references)
     print(f"pool: {len(pool)} MECAT clips ({args.facet}); cpu threads: {os.cpu_count()}")
     prev = None
     for n in args.sizes:

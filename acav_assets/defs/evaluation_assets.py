@@ -25,7 +25,7 @@ def references_folder(settings: AcavSettings) -> str:
     if not folder:
         raise dg.Failure(
             "no MECAT-Caption references configured: set ACAV_MECAT_REFERENCES to a folder of MECAT caption "
-            "JSON lines (the hub dataset mispeech/MECAT-Caption; ../shared/reference/mecat/caption/train for a "
+            "JSON lines (the hub dataset mispeech/MECAT-Caption; acav_assets_tests/data/mecat_sample/caption/train for a "
             "small real sample)")
     if not Path(folder).is_dir():
         raise dg.Failure(f"ACAV_MECAT_REFERENCES={folder} is not a folder")

@@ -175,7 +175,7 @@ def caption_tokens(context: dg.AssetExecutionContext, settings: AcavSettings) ->
     return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "tokens": int(len(token_ids))})
 
 
-# Table 1 of the ACAVCaps paper (../shared/facts/acavcaps.md): hours, samples, unique Qwen3 tokens.
+# Table 1 of the ACAVCaps paper : hours, samples, unique Qwen3 tokens.
 PAPER_TABLE_1 = [
     ("AudioCaps", "135", "50k", "5.5k"), ("Clotho", "24", "3.8k", "5.5k"), ("SongDescriber", "12", "0.4k", "2.4k"),
     ("MusicCaps", "7", "4.6k", "4.6k"), ("LPMusicCaps", "127", "21.6k", "5.1k"), ("WavCaps", "1.8k", "0.4M", "23.1k"),
