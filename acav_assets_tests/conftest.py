@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -101,8 +102,8 @@ def bad_corpus(tmp_path_factory) -> dict:
     }
 
 
-# One real MECAT reference file (Apache-2.0) from the shared folder, when present.
-MECAT_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mecat" / "caption" / "train" / "0MA.jsonl"
+# One real MECAT reference file (Apache-2.0), carried in the tests' data.
+MECAT_SAMPLE = MECAT_CAPTIONS / "0MA.jsonl"
 
 
 @pytest.fixture(scope="session")

@@ -13,9 +13,10 @@ from acav_assets.caption_corpora import ACAV_FACETS
 from acav_assets.defs import evaluation_assets
 from acav_assets.defs.partitions import system_partitions
 from acav_assets.defs.resources import AcavSettings
+from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
 os.environ["HF_HUB_OFFLINE"] = "1"
-MECAT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mecat" / "caption" / "train"
+MECAT = MECAT_CAPTIONS
 CLIPS_PER_DOMAIN = 12
 
 

@@ -6,9 +6,10 @@ import pytest
 
 from acav_assets import cli
 from acav_assets.mecat_scoring import load_predictions, load_references
+from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
 os.environ["HF_HUB_OFFLINE"] = "1"
-MECAT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mecat" / "caption" / "train"
+MECAT = MECAT_CAPTIONS
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from acav_assets.caption_corpora import ACAV_FACETS
 from acav_assets.date_metric import DEFAULT_MODEL_ID, TextEncoder, packaged_encoder
 from acav_assets.mecat_scoring import load_references, score_group_details
 
-MECAT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "mecat" / "caption" / "train"
+MECAT = Path(__file__).resolve().parents[1] / "acav_assets_tests" / "data" / "mecat_sample" / "caption" / "train"
 GENERIC = "Audio recording with some sounds in it."
 
 
