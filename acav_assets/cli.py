@@ -41,7 +41,7 @@ def register(manifest: str, prefix: str | None = None) -> list[str]:
 
     from acav_assets.defs.partitions import shard_partitions
     from acav_assets.defs.resources import AcavSettings
-    from acav_assets.shard_plans import plan_shards, store_shard_plans
+    from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
 
     settings = AcavSettings.from_env()
     shards = plan_shards(manifest, settings.clip_seconds, settings.min_clip_seconds, settings.shard_size, prefix)
@@ -79,8 +79,8 @@ def due_work(shards: list[str]) -> dict[str, list[str]]:
     from acav_assets.definitions import ASSETS
     from acav_assets.defs.resources import AcavSettings
     from acav_assets.defs.schedules import per_shard_dependencies
-    from acav_assets.shard_freshness import due_shards, modification_times, remove_partial_files
-    from acav_assets.shard_plans import PLANS_ASSET
+    from acav_assets.ops.shard_freshness import due_shards, modification_times, remove_partial_files
+    from acav_assets.ingest.shard_plans import PLANS_ASSET
 
     dependencies = per_shard_dependencies(ASSETS)
     data_root = AcavSettings.from_env().data_root
@@ -117,7 +117,7 @@ def materialize(shards: list[str] | None = None, resume: bool = False) -> bool:
 
 
 def print_stats() -> None:
-    from acav_assets import sql_models
+    from acav_assets.stats import sql_runner as sql_models
     from acav_assets.defs.assets import markdown_table
     from acav_assets.defs.resources import AcavSettings
 
@@ -129,8 +129,8 @@ def print_stats() -> None:
 def print_caption_stats(specs: list[str], facets: bool = False) -> None:
     import pyarrow as pa
 
-    from acav_assets.caption_corpora import read_corpus
-    from acav_assets.token_stats import caption_tokens, dataset_statistics, facet_statistics, markdown_table
+    from acav_assets.stats.caption_corpora import read_corpus
+    from acav_assets.stats.token_stats import caption_tokens, dataset_statistics, facet_statistics, markdown_table
 
     captions = pa.concat_tables([read_corpus(spec) for spec in specs])
     tokens = caption_tokens(captions)
@@ -140,9 +140,9 @@ def print_caption_stats(specs: list[str], facets: bool = False) -> None:
 
 
 def print_date_scores(references: str, predictions: list[str], model: str, fluency_checker: str = "") -> None:
-    from acav_assets.date_metric import DEFAULT_MODEL_ID, TextEncoder, packaged_encoder
-    from acav_assets.fluency_checker import FluencyChecker
-    from acav_assets.mecat_scoring import load_predictions, load_references, score_groups
+    from acav_assets.evaluation.date_metric import DEFAULT_MODEL_ID, TextEncoder, packaged_encoder
+    from acav_assets.evaluation.fluency_checker import FluencyChecker
+    from acav_assets.evaluation.mecat_scoring import load_predictions, load_references, score_groups
 
     encoder = packaged_encoder() if model == "packaged" else TextEncoder(model or DEFAULT_MODEL_ID)
     fluency = FluencyChecker(fluency_checker) if fluency_checker else None
@@ -158,11 +158,11 @@ def add_system(name: str, predictions: list[str], score: bool) -> bool:
 
     import dagster as dg
 
-    from acav_assets.caption_corpora import ACAV_FACETS
+    from acav_assets.stats.caption_corpora import ACAV_FACETS
     from acav_assets.defs.evaluation_assets import predictions_folder
     from acav_assets.defs.partitions import system_partitions
     from acav_assets.defs.resources import AcavSettings
-    from acav_assets.mecat_scoring import load_predictions
+    from acav_assets.evaluation.mecat_scoring import load_predictions
 
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"invalid system name {name!r}")
@@ -193,7 +193,7 @@ def add_run(name: str, config: str) -> None:
 
     import dagster as dg
 
-    from acav_assets.caption_training import load_run_file
+    from acav_assets.training.caption_training import load_run_file
     from acav_assets.defs.partitions import training_run_partitions
     from acav_assets.defs.resources import AcavSettings
     from acav_assets.defs.training_assets import run_file
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         # Small shards so that the demo shows several partitions, as a real corpus would.
         os.environ.setdefault("ACAV_SHARD_SIZE", str(DEMO_SHARD_SIZE))
     environment = _prepare_environment(args.data_root)
-    from acav_assets.manifests import ManifestError
+    from acav_assets.ingest.manifests import ManifestError
 
     try:
         if args.command == "register":

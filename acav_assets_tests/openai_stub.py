@@ -10,7 +10,7 @@ import json
 import re
 import time
 
-from acav_assets.caption_schema import FACETS, QA_CATEGORIES, QA_DIFFICULTIES
+from acav_assets.captions.schema import FACETS, QA_CATEGORIES, QA_DIFFICULTIES
 from acav_assets_tests.fake_openai import FakeOpenAI, Reply
 
 DOMAIN = re.compile(r"Domain of this clip: ([0S][0M][0A])")

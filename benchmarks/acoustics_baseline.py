@@ -1,7 +1,7 @@
 """Deliberately naive acoustics measures, used only as the slow side of a speed benchmark.
 
 ``naive_measure_acoustics`` computes the same quantities as
-``acav_assets.acoustics.measure_acoustics`` the straightforward way: Python loops over
+``acav_assets.experts.acoustics.measure_acoustics`` the straightforward way: Python loops over
 frames with a numpy call per frame, a separate librosa feature call per measure, ``scipy.signal.welch``
 for the spectrum, a ``np.polyfit`` per decay. Its numbers are in the same ballpark as the vectorised module
 but not identical (framing and edge handling differ). Nothing in the pipeline uses it.

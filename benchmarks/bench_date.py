@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 
-from acav_assets import date_metric as dm  # noqa: E402
+from acav_assets.evaluation import date_metric as dm  # noqa: E402
 
 # MECAT caption references (JSON lines per domain): the sample carried by the tests, or a full
 # copy of the hub dataset's train split given with --references.

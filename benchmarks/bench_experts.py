@@ -21,16 +21,16 @@ import time
 from pathlib import Path
 
 
-from acav_assets.audioset_ontology import load_ontology
+from acav_assets.experts.tagging.audioset_ontology import load_ontology
 from acav_assets.cli import DEMO_MANIFEST
-from acav_assets.clip_decoding import decode_shard
-from acav_assets.expert_tables import analyse_shard, label_mids_of, tag_shard
-from acav_assets.metadata_text import analyse_metadata
-from acav_assets.music import MUSIC_FIELDS, VOCAL_FIELDS, analyse_music_and_vocals
-from acav_assets.routing import ContentGroups, RoutingThresholds, route_row
-from acav_assets.shard_plans import plan_shards
-from acav_assets.speech import SPEECH_FIELDS, GenderEstimator, SileroVad, WhisperRecognizer, analyse_speech
-from acav_assets.taggers import YamnetTagger
+from acav_assets.ingest.clip_decoding import decode_shard
+from acav_assets.experts.shard_runner import analyse_shard, label_mids_of, tag_shard
+from acav_assets.experts.metadata import analyse_metadata
+from acav_assets.experts.music import MUSIC_FIELDS, VOCAL_FIELDS, analyse_music_and_vocals
+from acav_assets.experts.routing import ContentGroups, RoutingThresholds, route_row
+from acav_assets.ingest.shard_plans import plan_shards
+from acav_assets.experts.speech.analysis import SPEECH_FIELDS, GenderEstimator, SileroVad, WhisperRecognizer, analyse_speech
+from acav_assets.experts.tagging.taggers import YamnetTagger
 
 
 class Stopwatch:

@@ -4,10 +4,10 @@
 
 Generates a corpus of mixed formats (44.1 kHz stereo WAV, 48 kHz FLAC, 22.05 kHz MP3, 10 s
 each), then times
-  decode:    acav_assets.clip_decoding.decode_shard (decode, downmix, resample, FLAC, tar)
+  decode:    acav_assets.ingest.clip_decoding.decode_shard (decode, downmix, resample, FLAC, tar)
              against librosa.load(path, sr=16000, mono=True) and a FLAC encode per file,
              one file after another (the same output, done the obvious way);
-  acoustics: acav_assets.expert_tables.analyse_shard with measure_acoustics over the tar
+  acoustics: acav_assets.experts.shard_runner.analyse_shard with measure_acoustics over the tar
              against benchmarks/acoustics_baseline.naive_measure_acoustics per clip.
 """
 
@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from acoustics_baseline import naive_measure_acoustics  # noqa: E402
 
-from acav_assets import acoustics  # noqa: E402
-from acav_assets.audio_shards import read_audio_shard  # noqa: E402
-from acav_assets.clip_decoding import decode_shard  # noqa: E402
-from acav_assets.expert_tables import analyse_shard  # noqa: E402
-from acav_assets.shard_plans import plan_shards  # noqa: E402
+from acav_assets.experts import acoustics  # noqa: E402
+from acav_assets.io.audio_shards import read_audio_shard  # noqa: E402
+from acav_assets.ingest.clip_decoding import decode_shard  # noqa: E402
+from acav_assets.experts.shard_runner import analyse_shard  # noqa: E402
+from acav_assets.ingest.shard_plans import plan_shards  # noqa: E402
 
 FORMATS = [("wav", 44_100, 2), ("flac", 48_000, 1), ("mp3", 22_050, 1)]
 

@@ -31,7 +31,7 @@ def timed(label: str, fn):
 def scale(shards: int) -> None:
     import dagster as dg
 
-    from acav_assets import storage
+    from acav_assets.io import storage
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "data"

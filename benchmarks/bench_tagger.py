@@ -25,7 +25,7 @@ from functools import partial
 
 import numpy as np
 
-from acav_assets.taggers import YamnetTagger, split_windows, tag_clip, tag_clips
+from acav_assets.experts.tagging.taggers import YamnetTagger, split_windows, tag_clip, tag_clips
 
 RATE = 16_000
 
@@ -90,8 +90,8 @@ def hub_tagger(shape: str, batch_size: int, front_end: str, precision: str = "fl
     import torch
     from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
 
-    from acav_assets.audioset_ontology import AUDIOSET_527, load_ontology
-    from acav_assets.taggers import HubAudioTagger
+    from acav_assets.experts.tagging.audioset_ontology import AUDIOSET_527, load_ontology
+    from acav_assets.experts.tagging.taggers import HubAudioTagger
 
     ontology = load_ontology()
     names = {i: ontology.name(mid) for i, mid in enumerate(AUDIOSET_527)}

@@ -26,12 +26,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from acav_assets.audio_text_model import (
+from acav_assets.training.audio_text_model import (
     DASHENG_BASE_MODEL_ID,
     QWEN3_MODEL_ID,
     QWEN3_REVISION,
 )
-from acav_assets.caption_training import Example, TrainingConfig, train
+from acav_assets.training.caption_training import Example, TrainingConfig, train
 
 # Qwen3-0.6B's published architecture (config.json of Qwen/Qwen3-0.6B).
 QWEN3_06B = dict(vocab_size=151_936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,

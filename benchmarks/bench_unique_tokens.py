@@ -52,7 +52,7 @@ def generate_captions(n: int) -> list[str]:
 def run_fast(n: int, subset: int) -> dict:
     import duckdb
 
-    from acav_assets.token_stats import load_qwen3_tokenizer, token_id_table
+    from acav_assets.stats.token_stats import load_qwen3_tokenizer, token_id_table
 
     load_qwen3_tokenizer()
     captions = generate_captions(n)
@@ -68,7 +68,7 @@ def run_fast(n: int, subset: int) -> dict:
 
 
 def run_baseline(n: int) -> dict:
-    from acav_assets.token_stats import load_qwen3_tokenizer
+    from acav_assets.stats.token_stats import load_qwen3_tokenizer
 
     tokenizer = load_qwen3_tokenizer()
     captions = generate_captions(n)

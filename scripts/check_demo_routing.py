@@ -3,8 +3,8 @@
 
 Every ``manifest.csv`` row is decoded as the pipeline does (a row with ``end`` is one clip;
 a row without is cut into consecutive 10 s clips, a remainder under 1 s dropped), tagged on
-2 s windows with :class:`acav_assets.taggers.YamnetTagger` and routed with the default
-:class:`acav_assets.routing.RoutingThresholds` (silent clips route to ``000``). Prints, per
+2 s windows with :class:`acav_assets.experts.tagging.taggers.YamnetTagger` and routed with the default
+:class:`acav_assets.experts.routing.RoutingThresholds` (silent clips route to ``000``). Prints, per
 clip, the recorded and routed domains and the highest window score of each part, then the
 agreement. Exits with status 1 when agreement is below 90 %.
 
@@ -24,13 +24,13 @@ from typing import Sequence
 import numpy as np
 import soundfile as sf
 
-from acav_assets.acoustics import measure_acoustics
-from acav_assets.audio_decoding import decode_clip, probe_duration
-from acav_assets.audio_shards import encode_flac
-from acav_assets.audioset_ontology import load_ontology
-from acav_assets.manifests import plan_clips, read_manifest
-from acav_assets.routing import ContentGroups, RoutingThresholds, route_clip
-from acav_assets.taggers import YamnetTagger, tag_clip
+from acav_assets.experts.acoustics import measure_acoustics
+from acav_assets.io.audio_decoding import decode_clip, probe_duration
+from acav_assets.io.audio_shards import encode_flac
+from acav_assets.experts.tagging.audioset_ontology import load_ontology
+from acav_assets.ingest.manifests import plan_clips, read_manifest
+from acav_assets.experts.routing import ContentGroups, RoutingThresholds, route_clip
+from acav_assets.experts.tagging.taggers import YamnetTagger, tag_clip
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MANIFEST = REPO_ROOT / "acav_assets" / "demo_corpus" / "manifest.csv"

@@ -7,11 +7,14 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from acav_assets import acoustics, plots, sql_models, storage
-from acav_assets.clip_decoding import CLIPS_SCHEMA, STATUS_OK, decode_shard
-from acav_assets.expert_tables import analyse_shard, expert_schema
-from acav_assets.routing import ROUTING_FIELDS
-from acav_assets.shard_plans import load_shard_plan
+from acav_assets.experts import acoustics
+from acav_assets.stats import plots
+from acav_assets.stats import sql_runner as sql_models
+from acav_assets.io import storage
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA, STATUS_OK, decode_shard
+from acav_assets.experts.shard_runner import analyse_shard, expert_schema
+from acav_assets.experts.routing import ROUTING_FIELDS
+from acav_assets.ingest.shard_plans import load_shard_plan
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import PER_SHARD, ROLL_UP
 from acav_assets.defs.resources import SQL_MODELS_DIR, AcavSettings

@@ -5,15 +5,16 @@ import collections
 import functools
 import dagster as dg
 
-from acav_assets import quality_checks, storage
-from acav_assets.caption_prompt import PROMPT_VERSION, build_messages, repair_messages
-from acav_assets.caption_schema import (
+from acav_assets.quality import suites as quality_checks
+from acav_assets.io import storage
+from acav_assets.captions.prompt import PROMPT_VERSION, build_messages, repair_messages
+from acav_assets.captions.schema import (
     FACETS, QA_CATEGORIES, QA_DIFFICULTIES, QA_PER_CLIP, parse_reply, split_reasoning,
 )
-from acav_assets.curation import domain_problem
-from acav_assets.caption_table import CAPTIONS_SCHEMA, caption_row, caption_table
-from acav_assets.evidence_captioner import SYNTHESIZER_NAME, synthesize_caption
-from acav_assets.llm_client import ReplyCache, run_requests
+from acav_assets.curation.filters import domain_problem
+from acav_assets.captions.table import CAPTIONS_SCHEMA, caption_row, caption_table
+from acav_assets.captions.offline_synthesiser import SYNTHESIZER_NAME, synthesize_caption
+from acav_assets.captions.llm_client import ReplyCache, run_requests
 from acav_assets.defs.assets import column_schema
 from acav_assets.defs.checks import check_result
 from acav_assets.defs.expert_assets import evidence_table

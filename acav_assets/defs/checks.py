@@ -3,8 +3,10 @@
 
 import dagster as dg
 
-from acav_assets import quality_checks, sql_models, storage
-from acav_assets.clip_decoding import CLIPS_SCHEMA, MIN_DECODED_SECONDS, STATUS_OK
+from acav_assets.quality import suites as quality_checks
+from acav_assets.stats import sql_runner as sql_models
+from acav_assets.io import storage
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA, MIN_DECODED_SECONDS, STATUS_OK
 from acav_assets.defs.assets import ACOUSTICS_SCHEMA, acoustics_asset, clips, dataset_stats
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings

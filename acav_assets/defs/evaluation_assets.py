@@ -6,8 +6,9 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
-from acav_assets import sql_models, storage
-from acav_assets.caption_benchmark import TABLE2_COLUMNS, render_table2
+from acav_assets.stats import sql_runner as sql_models
+from acav_assets.io import storage
+from acav_assets.evaluation.table2 import TABLE2_COLUMNS, render_table2
 from acav_assets.defs.assets import MECAT_SCORES_SCHEMA, column_schema, sql_sources
 from acav_assets.defs.partitions import system_partitions
 from acav_assets.defs.resources import SQL_MODELS_DIR, AcavSettings
@@ -34,20 +35,20 @@ def references_folder(settings: AcavSettings) -> str:
 
 @functools.cache
 def _encoder(model: str):
-    from acav_assets.date_metric import TextEncoder, packaged_encoder
+    from acav_assets.evaluation.date_metric import TextEncoder, packaged_encoder
 
     return packaged_encoder() if model == "packaged" else TextEncoder(model)
 
 
 def date_encoder_name(settings: AcavSettings) -> str:
-    from acav_assets.date_metric import DEFAULT_MODEL_ID
+    from acav_assets.evaluation.date_metric import DEFAULT_MODEL_ID
 
     return settings.date_model or ("packaged" if settings.profile == "lite" else DEFAULT_MODEL_ID)
 
 
 @functools.cache
 def _fluency_checker(path: str):
-    from acav_assets.fluency_checker import FluencyChecker
+    from acav_assets.evaluation.fluency_checker import FluencyChecker
 
     return FluencyChecker(path)
 
@@ -60,7 +61,7 @@ def _fluency_checker(path: str):
     "stored as Parquet and in DuckDB (mecat_caption_scores, caption_benchmark).",
 )
 def mecat_caption_scores(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.mecat_scoring import (
+    from acav_assets.evaluation.mecat_scoring import (
         final_score,
         load_prediction_folder,
         load_references,

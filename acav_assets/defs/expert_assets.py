@@ -8,16 +8,17 @@ import functools
 import dagster as dg
 import numpy as np
 
-from acav_assets import evidence, storage
-from acav_assets.audioset_ontology import load_ontology
-from acav_assets.clip_decoding import CLIPS_SCHEMA, STATUS_OK
-from acav_assets.expert_tables import TAG_FIELDS, analyse_shard, expert_schema, label_mids_of, tag_shard
-from acav_assets.lalm_baseline import LALM_FIELDS
-from acav_assets.metadata_text import METADATA_FIELDS, analyse_metadata
-from acav_assets.music import MUSIC_FIELDS, VOCAL_FIELDS, analyse_music_and_vocals
-from acav_assets.routing import ROUTING_FIELDS, ContentGroups, RoutingThresholds, confusion_markdown, confusion_matrix, route_row
-from acav_assets.sound_events import SOUND_EVENT_FIELDS, sound_event_row, sound_events
-from acav_assets.speech import SPEECH_FIELDS, analyse_speech
+from acav_assets.experts import evidence
+from acav_assets.io import storage
+from acav_assets.experts.tagging.audioset_ontology import load_ontology
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA, STATUS_OK
+from acav_assets.experts.shard_runner import TAG_FIELDS, analyse_shard, expert_schema, label_mids_of, tag_shard
+from acav_assets.experts.lalm_description import LALM_FIELDS
+from acav_assets.experts.metadata import METADATA_FIELDS, analyse_metadata
+from acav_assets.experts.music import MUSIC_FIELDS, VOCAL_FIELDS, analyse_music_and_vocals
+from acav_assets.experts.routing import ROUTING_FIELDS, ContentGroups, RoutingThresholds, confusion_markdown, confusion_matrix, route_row
+from acav_assets.experts.sound_events import SOUND_EVENT_FIELDS, sound_event_row, sound_events
+from acav_assets.experts.speech.analysis import SPEECH_FIELDS, analyse_speech
 from acav_assets.defs.assets import acoustics_asset, clips, column_schema
 from acav_assets.defs.models import LalmResource, SpeechModelsResource, TaggerResource
 from acav_assets.defs.partitions import shard_partitions

@@ -3,10 +3,11 @@
 import dagster as dg
 import numpy as np
 
-from acav_assets import quality_checks, storage
-from acav_assets.clip_decoding import CLIPS_SCHEMA, STATUS_OK
-from acav_assets.music import PITCH_CLASSES
-from acav_assets.routing import DOMAINS
+from acav_assets.quality import suites as quality_checks
+from acav_assets.io import storage
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA, STATUS_OK
+from acav_assets.experts.music import PITCH_CLASSES
+from acav_assets.experts.routing import DOMAINS
 from acav_assets.defs.checks import check_result
 from acav_assets.defs.expert_assets import (
     EXPERT_SCHEMAS, evidence_table, lalm_description, metadata_asset, music, routing, sound_events_asset, speech, tags,

@@ -21,7 +21,7 @@ def _check_profile(profile: str) -> None:
 
 @functools.cache
 def _tagger(profile: str, model: str, revision: str, precision: str = "auto"):
-    from acav_assets import taggers
+    from acav_assets.experts.tagging import taggers
 
     _check_profile(profile)
     if profile == "lite" and not model:
@@ -51,7 +51,7 @@ class TaggerResource(dg.ConfigurableResource):
 
 @functools.cache
 def _speech_models(profile: str, asr_model: str):
-    from acav_assets import speech
+    from acav_assets.experts.speech import analysis as speech
 
     _check_profile(profile)
     if profile == "lite" and not asr_model:
@@ -98,7 +98,7 @@ class LalmResource(dg.ConfigurableResource):
         return bool(self.base_url)
 
     def load(self):
-        from acav_assets.lalm_baseline import LalmConfig, LalmDescriber
+        from acav_assets.experts.lalm_description import LalmConfig, LalmDescriber
 
         config = LalmConfig(base_url=self.base_url, model=self.model or "default",
                             api_key=os.environ.get(self.api_key_env), timeout_s=self.timeout_s,
@@ -135,7 +135,7 @@ class CaptionLlmResource(dg.ConfigurableResource):
         return bool(self.base_url and self.model)
 
     def settings(self):
-        from acav_assets.llm_client import LlmSettings
+        from acav_assets.captions.llm_client import LlmSettings
 
         return LlmSettings(
             base_url=self.base_url, model=self.model, api_key=os.environ.get(self.api_key_env),

@@ -2,7 +2,7 @@ import warnings
 
 import dagster as dg
 
-from acav_assets.downstream_tasks import load_tasks
+from acav_assets.evaluation.downstream_tasks import load_tasks
 
 # Partitioned asset checks are "preview" in Dagster 1.13, but without partitions_def a check would
 # load every shard. Filtered here, once, because every module defining checks imports this one first.

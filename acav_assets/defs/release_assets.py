@@ -5,10 +5,11 @@ import os
 import dagster as dg
 import pyarrow as pa
 
-from acav_assets import quality_checks, storage
-from acav_assets.caption_schema import FACETS
-from acav_assets.caption_table import CAPTIONS_SCHEMA
-from acav_assets.curation import CurationSettings, curate, packaged_minilm
+from acav_assets.quality import suites as quality_checks
+from acav_assets.io import storage
+from acav_assets.captions.schema import FACETS
+from acav_assets.captions.table import CAPTIONS_SCHEMA
+from acav_assets.curation.filters import CurationSettings, curate, packaged_minilm
 from acav_assets.defs.assets import CAPTION_TOKENS_SCHEMA, COMPARISON_SCHEMA, column_schema
 from acav_assets.defs.caption_assets import captions
 from acav_assets.defs.checks import check_result
@@ -98,8 +99,8 @@ def _release_folder(settings: AcavSettings) -> str:
     "for training, with plots of the release in the metadata.",
 )
 def release(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets import plots
-    from acav_assets.release import write_caption_files, write_parquet, write_qa_file, write_webdataset
+    from acav_assets.stats import plots
+    from acav_assets.curation.release import write_caption_files, write_parquet, write_qa_file, write_webdataset
 
     rows = _curated_rows(settings)
     folder = _release_folder(settings)
@@ -128,7 +129,7 @@ def release(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.Mat
 @dg.asset_check(asset=release, blocking=True)
 def release_round_trip(settings: AcavSettings) -> dg.AssetCheckResult:
     """Reading the published files back gives exactly the curated captions (000 clips excluded)."""
-    from acav_assets.release import read_release
+    from acav_assets.curation.release import read_release
 
     rows = {r["key"]: r for r in _curated_rows(settings) if r["domain"] != "000"}
     released = read_release(_release_folder(settings))
@@ -154,7 +155,7 @@ def release_round_trip(settings: AcavSettings) -> dg.AssetCheckResult:
 def caption_tokens(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
     import numpy as np
 
-    from acav_assets.token_stats import token_id_table
+    from acav_assets.stats.token_stats import token_id_table
 
     shard = context.partition_key
     rows = []
@@ -186,7 +187,7 @@ PAPER_TABLE_1 = [
 
 def _our_captions(settings: AcavSettings) -> pa.Table:
     """The curated captions in the comparison's long layout (one row per caption variant)."""
-    from acav_assets.caption_corpora import CAPTION_SCHEMA
+    from acav_assets.stats.caption_corpora import CAPTION_SCHEMA
 
     tokens = storage.read_partitions(settings.data_root, "caption_tokens")
     clips = storage.read_partitions(settings.data_root, "clips", ["key", "duration_s"])
@@ -206,8 +207,8 @@ def _our_captions(settings: AcavSettings) -> pa.Table:
     "hours, samples and unique Qwen3 tokens counted the same way, with the paper's rows for reference.",
 )
 def dataset_comparison(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.caption_corpora import read_corpus
-    from acav_assets.token_stats import caption_tokens as tokenise, dataset_statistics, markdown_table
+    from acav_assets.stats.caption_corpora import read_corpus
+    from acav_assets.stats.token_stats import caption_tokens as tokenise, dataset_statistics, markdown_table
 
     specs = [s.strip() for s in os.environ.get("ACAV_COMPARE_DATASETS", "").split(";") if s.strip()]
     captions = pa.concat_tables([_our_captions(settings)] + [read_corpus(spec) for spec in specs])

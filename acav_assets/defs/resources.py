@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from acav_assets import storage
+from acav_assets.io import storage
 
 SQL_MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql" / "models"
 
@@ -38,7 +38,7 @@ class AcavSettings(dg.ConfigurableResource):
     # The nightly backfill schedule requests at most this many shard runs per tick (ACAV_MAX_SHARDS_PER_TICK).
     max_shards_per_tick: int = 200
     # caption_model trains in the step's own process by default; a launcher command (e.g.
-    # "accelerate launch --num_processes 8", or "python") runs `-m acav_assets.caption_training`
+    # "accelerate launch --num_processes 8", or "python") runs `-m acav_assets.training.caption_training`
     # out of process through Dagster Pipes, which streams its logs and metadata back.
     training_launcher: str = ""
     # MECAT-Caption benchmark (hub dataset mispeech/MECAT-Caption): the reference JSON lines and

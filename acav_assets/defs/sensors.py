@@ -6,8 +6,8 @@ import json
 import dagster as dg
 import fsspec
 
-from acav_assets.manifests import MANIFEST_EXTENSIONS, ManifestError
-from acav_assets.shard_plans import plan_shards, store_shard_plans
+from acav_assets.ingest.manifests import MANIFEST_EXTENSIONS, ManifestError
+from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
 from acav_assets.defs.jobs import ingest_job
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import dagster as dg
 
-from acav_assets import storage
-from acav_assets.caption_schema import FACETS
+from acav_assets.io import storage
+from acav_assets.captions.schema import FACETS
 from acav_assets.defs import evaluation_assets
 from acav_assets.defs.partitions import run_task_partitions, system_partitions, training_run_partitions
 from acav_assets.defs.policies import TRANSIENT_RETRY
 from acav_assets.defs.release_assets import release
 from acav_assets.defs.resources import AcavSettings
-from acav_assets.downstream_tasks import load_tasks
+from acav_assets.evaluation.downstream_tasks import load_tasks
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*MultiToSingleDimensionPartitionMapping.*")
 
@@ -50,7 +50,7 @@ def downstream_score_file(settings: AcavSettings, run: str, task: str) -> Path:
 
 
 def _run(settings: AcavSettings, run: str):
-    from acav_assets.caption_training import load_run_file
+    from acav_assets.training.caption_training import load_run_file
 
     try:
         config, sections = load_run_file(run_file(settings, run))
@@ -62,7 +62,7 @@ def _run(settings: AcavSettings, run: str):
 
 
 def _latest(settings: AcavSettings, run: str) -> Path:
-    from acav_assets.caption_training import latest_checkpoint
+    from acav_assets.training.caption_training import latest_checkpoint
 
     checkpoint = latest_checkpoint(training_folder(settings, run))
     if checkpoint is None:
@@ -79,8 +79,8 @@ def _latest(settings: AcavSettings, run: str) -> Path:
     "newest checkpoint, so a retry or re-materialisation continues where it stopped.",
 )
 def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.caption_training import read_curve
-    from acav_assets.training_curves import loss_curve_markdown, loss_trend
+    from acav_assets.training.caption_training import read_curve
+    from acav_assets.training.curves import loss_curve_markdown, loss_trend
 
     run = context.partition_key
     config, _ = _run(settings, run)
@@ -89,7 +89,7 @@ def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
         curve = read_curve(_latest(settings, run) / "curve.csv")
         metadata = {**reported, "launcher": settings.training_launcher}
     else:
-        from acav_assets.caption_training import train
+        from acav_assets.training.caption_training import train
 
         result = train(config, training_folder(settings, run), progress=context.log.info)
         if result.optimizer != config.optimizer:
@@ -113,7 +113,7 @@ def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
 
 def _train_out_of_process(context: dg.AssetExecutionContext, settings: AcavSettings, run: str,
                           train_data: str) -> dict:
-    """``{launcher} -m acav_assets.caption_training RUN_FILE OUT_DIR`` through Dagster Pipes: its
+    """``{launcher} -m acav_assets.training.caption_training RUN_FILE OUT_DIR`` through Dagster Pipes: its
     logs stream into this run and its reported metadata comes back."""
     import shlex
     import sys
@@ -121,7 +121,7 @@ def _train_out_of_process(context: dg.AssetExecutionContext, settings: AcavSetti
     launcher = shlex.split(settings.training_launcher)
     if launcher == ["python"]:
         launcher = [sys.executable]  # this environment's interpreter
-    command = [*launcher, "-m", "acav_assets.caption_training", str(run_file(settings, run)),
+    command = [*launcher, "-m", "acav_assets.training.caption_training", str(run_file(settings, run)),
                str(training_folder(settings, run)), "--train-data", train_data]
     context.log.info("training out of process: %s", shlex.join(command))
     invocation = dg.PipesSubprocessClient().run(command=command, context=context)
@@ -131,8 +131,8 @@ def _train_out_of_process(context: dg.AssetExecutionContext, settings: AcavSetti
 @dg.asset_check(asset=caption_model, partitions_def=training_run_partitions)
 def caption_model_loss_falls(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
     """Every logged loss is finite and the last tenth of the steps ends below the first tenth."""
-    from acav_assets.caption_training import read_curve
-    from acav_assets.training_curves import loss_trend
+    from acav_assets.training.caption_training import read_curve
+    from acav_assets.training.curves import loss_trend
 
     trend = loss_trend(read_curve(_latest(settings, context.partition_key) / "curve.csv"))
     return dg.AssetCheckResult(
@@ -151,7 +151,7 @@ def caption_model_loss_falls(context: dg.AssetCheckExecutionContext, settings: A
     "under {data_root}/predictions/{run}/; the run is then a `systems` partition of mecat_caption_scores.",
 )
 def caption_predictions(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.caption_training import (
+    from acav_assets.training.caption_training import (
         load_trained_model,
         predict_captions,
         write_prediction_csvs,
@@ -187,7 +187,7 @@ def caption_predictions(context: dg.AssetExecutionContext, settings: AcavSetting
 def predictions_cover_every_clip(context: dg.AssetCheckExecutionContext, settings: AcavSettings
                                  ) -> dg.AssetCheckResult:
     """Each of the six CSVs has one non-empty caption for every decodable clip, and no other key."""
-    from acav_assets.mecat_scoring import load_predictions
+    from acav_assets.evaluation.mecat_scoring import load_predictions
 
     folder = predictions_folder(settings, context.partition_key)
     expected = set(json.loads((folder / "clips.json").read_text())["clips"])
@@ -215,7 +215,7 @@ def predictions_cover_every_clip(context: dg.AssetCheckExecutionContext, setting
     "their manifest layouts: acav_assets/data/downstream_tasks.json; datasets under ACAV_DOWNSTREAM_ROOT.",
 )
 def downstream_scores(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.downstream_tasks import run_probe, task_examples
+    from acav_assets.evaluation.downstream_tasks import run_probe, task_examples
 
     keys = context.partition_key.keys_by_dimension
     run, task_name = keys["run"], keys["task"]
@@ -249,7 +249,7 @@ def downstream_scores(context: dg.AssetExecutionContext, settings: AcavSettings)
     description="Table 3: the paper's rows beside every scored training run (– where a task is not scored).",
 )
 def downstream_table(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.downstream_tasks import table3_markdown
+    from acav_assets.evaluation.downstream_tasks import table3_markdown
 
     scored: dict[str, dict[str, float]] = {}
     root = _local_root(settings) / "downstream_scores"

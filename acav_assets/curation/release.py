@@ -1,0 +1,220 @@
+"""The public release of the curated captions: ACAVCaps-style per-domain ``{domain}.jsonl.gz``
+files, a MECAT-QA style ``qa.jsonl.gz``, a flat Parquet and WebDataset tars with the audio.
+
+Every artefact covers the same clips: rows with status ``ok`` whose domain is not ``000``
+(ACAVCaps publishes no ``000`` file), sorted by key. All files are written atomically and
+deterministically (gzip mtime 0, tar mtime 0)."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import webdataset as wds
+
+from acav_assets.io.audio_shards import encode_flac, read_audio_shard
+from acav_assets.captions.schema import FACETS
+from acav_assets.captions.table import QA_TYPE
+from acav_assets.io.storage import atomic_writer
+
+RELEASE_DOMAINS = ("00A", "0M0", "0MA", "S00", "S0A", "SM0", "SMA")  # no 000 file, as published
+SILENT_DOMAIN = "000"
+QA_FIELDS = ("category", "difficulty", "question", "answer")
+
+PARQUET_SCHEMA = pa.schema(
+    [pa.field("key", pa.string()), pa.field("domain", pa.string())]
+    + [pa.field(f, pa.list_(pa.string())) for f in FACETS]
+    + [pa.field("qa", pa.list_(QA_TYPE)), pa.field("model", pa.string())]
+)
+
+
+def _is_ok(row: Mapping) -> bool:
+    return row.get("status", "ok") == "ok" and row.get("domain") is not None
+
+
+def release_rows(rows: Iterable[Mapping]) -> list[Mapping]:
+    """The rows that are released: status ok, domain not 000, sorted by key."""
+    return sorted((r for r in rows if _is_ok(r) and r["domain"] != SILENT_DOMAIN), key=lambda r: r["key"])
+
+
+def facets_of(row: Mapping) -> dict[str, list[str]]:
+    """The six facets of a row, in the published order, three strings each."""
+    out = {}
+    for facet in FACETS:
+        variants = [str(v) for v in row[facet]]
+        if len(variants) != 3:
+            raise ValueError(f"{row['key']}: facet {facet} has {len(variants)} variants, expected 3")
+        out[facet] = variants
+    return out
+
+
+def qa_id(key: str, question: str) -> str:
+    """``{key}_{8 hex}``; the hex is a stable hash of (key, question)."""
+    digest = hashlib.sha256("\n".join((key, question)).encode()).hexdigest()
+    return f"{key}_{digest[:8]}"
+
+
+def _json_line(obj: dict) -> bytes:
+    return (json.dumps(obj, ensure_ascii=False) + "\n").encode()
+
+
+def _write_jsonl_gz(lines: Iterable[bytes], path: str) -> None:
+    with atomic_writer(path) as handle, gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) as gz:
+        for line in lines:
+            gz.write(line)
+
+
+def write_caption_files(rows: Iterable[Mapping], folder: str) -> dict[str, int]:
+    """Write ``{domain}.jsonl.gz`` per release domain (empty domains get an empty file); return
+    lines per domain plus ``000_skipped`` (silent clips left out)."""
+    rows = list(rows)
+    by_domain: dict[str, list[Mapping]] = defaultdict(list)
+    for row in release_rows(rows):
+        if row["domain"] not in RELEASE_DOMAINS:
+            raise ValueError(f"{row['key']}: unknown domain {row['domain']!r}")
+        by_domain[row["domain"]].append(row)
+    counts: dict[str, int] = {}
+    for domain in RELEASE_DOMAINS:
+        chosen = by_domain.get(domain, [])
+        _write_jsonl_gz((_json_line({r["key"]: facets_of(r)}) for r in chosen), os.path.join(folder, f"{domain}.jsonl.gz"))
+        counts[domain] = len(chosen)
+    counts["000_skipped"] = sum(1 for r in rows if _is_ok(r) and r["domain"] == SILENT_DOMAIN)
+    return counts
+
+
+def qa_lines(row: Mapping) -> list[dict]:
+    """MECAT-QA records of a row; a repeated question within a clip keeps its first answer."""
+    out, seen = [], set()
+    for qa in row.get("qa") or []:
+        ident = qa_id(row["key"], qa["question"])
+        if ident in seen:
+            continue
+        seen.add(ident)
+        out.append({ident: {**{f: qa[f] for f in QA_FIELDS}, "domain": row["domain"]}})
+    return out
+
+
+def write_qa_file(rows: Iterable[Mapping], folder: str) -> int:
+    """Write ``qa.jsonl.gz`` (MECAT-QA lines) for the released clips; return the number of lines."""
+    lines = [line for row in release_rows(rows) for line in qa_lines(row)]
+    _write_jsonl_gz((_json_line(line) for line in lines), os.path.join(folder, "qa.jsonl.gz"))
+    return len(lines)
+
+
+def write_parquet(rows: Iterable[Mapping], path: str) -> None:
+    """A flat Parquet of the released clips (loadable with ``datasets``/pyarrow)."""
+    records = []
+    for row in release_rows(rows):
+        records.append({
+            "key": row["key"], "domain": row["domain"], **facets_of(row),
+            "qa": [{**{f: qa[f] for f in QA_FIELDS}, "confidence": qa.get("confidence")} for qa in row.get("qa") or []],
+            "model": row.get("model"),
+        })
+    table = pa.Table.from_pylist(records, schema=PARQUET_SCHEMA)
+    with atomic_writer(path) as handle:
+        pq.write_table(table, handle, compression="zstd")
+
+
+def _sample_record(row: Mapping) -> dict:
+    return {
+        "key": row["key"], "domain": row["domain"], **facets_of(row),
+        "qa": [{**{f: qa[f] for f in QA_FIELDS}} for qa in row.get("qa") or []],
+        "model": row.get("model"),
+    }
+
+
+class _RollingTars:
+    """``train-{NNNNNN}.tar`` files in ``folder``, each holding at most ``per_shard`` clips."""
+
+    def __init__(self, folder: str, per_shard: int):
+        self.folder, self.per_shard = folder, per_shard
+        self.paths: list[str] = []
+        self._context = self._tar = None
+        self._count = 0
+
+    def add(self, sample: dict) -> None:
+        if self._tar is None or self._count >= self.per_shard:
+            self.close()
+            path = os.path.join(self.folder, f"train-{len(self.paths):06d}.tar")
+            self._context = atomic_writer(path)
+            self._tar = wds.TarWriter(self._context.__enter__(), mtime=0.0)
+            self.paths.append(path)
+            self._count = 0
+        self._tar.write(sample)
+        self._count += 1
+
+    def close(self, error: BaseException | None = None) -> None:
+        if self._tar is None:
+            return
+        self._tar.close()
+        if error is None:
+            self._context.__exit__(None, None, None)
+        else:
+            self.paths.pop()
+            self._context.__exit__(type(error), error, error.__traceback__)
+        self._tar = self._context = None
+
+
+def write_webdataset(rows: Iterable[Mapping], audio_tars: Mapping[str, str], folder: str,
+                     clips_per_shard: int = 1000) -> list[str]:
+    """WebDataset tars ``train-{NNNNNN}.tar`` with ``{key}.flac`` + ``{key}.json`` (captions,
+    domain, QA) per released clip, audio read from each source shard's tar (``audio_tars``:
+    shard -> tar url). Clips are ordered by (source shard, key); returns the tar paths."""
+    if clips_per_shard < 1:
+        raise ValueError("clips_per_shard must be at least 1")
+    by_shard: dict[str, dict[str, Mapping]] = defaultdict(dict)
+    for row in release_rows(rows):
+        by_shard[row["shard"]][row["key"]] = row
+    missing_tars = sorted(set(by_shard) - set(audio_tars))
+    if missing_tars:
+        raise KeyError(f"no audio tar for shards {missing_tars}")
+    tars = _RollingTars(folder, clips_per_shard)
+    try:
+        for shard in sorted(by_shard):
+            wanted = by_shard[shard]
+            audio = {key: clip for key, clip, _ in read_audio_shard(audio_tars[shard], keys=set(wanted))}
+            missing = sorted(set(wanted) - set(audio))
+            if missing:
+                raise KeyError(f"shard {shard}: no audio for {len(missing)} clips, e.g. {missing[:3]}")
+            for key in sorted(wanted):
+                record = json.dumps(_sample_record(wanted[key]), ensure_ascii=False).encode()
+                tars.add({"__key__": key, "flac": encode_flac(audio.pop(key)).flac, "json": record})
+    except BaseException as error:
+        tars.close(error)
+        raise
+    tars.close()
+    return tars.paths
+
+
+def _read_jsonl_gz(path: str) -> Iterable[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def read_release(folder: str) -> dict[str, dict]:
+    """Read the ``{domain}.jsonl.gz`` files back: key -> {"domain", facets...}."""
+    out: dict[str, dict] = {}
+    for domain in RELEASE_DOMAINS:
+        path = os.path.join(folder, f"{domain}.jsonl.gz")
+        if not os.path.exists(path):
+            continue
+        for line in _read_jsonl_gz(path):
+            for key, facets in line.items():
+                out[key] = {"domain": domain, **facets}
+    return out
+
+
+def read_qa(folder: str) -> dict[str, dict]:
+    """Read ``qa.jsonl.gz`` back: ``{key}_{8 hex}`` -> {category, difficulty, question, answer, domain}."""
+    out: dict[str, dict] = {}
+    for line in _read_jsonl_gz(os.path.join(folder, "qa.jsonl.gz")):
+        out.update(line)
+    return out

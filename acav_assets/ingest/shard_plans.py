@@ -1,0 +1,49 @@
+"""Turn a manifest into stored shard plans: ``{data_root}/shard_plans/{shard}.parquet``.
+
+Planning is deterministic, so registering the same manifest twice yields the same shards and
+rewrites nothing; the Dagster shell then adds the shard names as dynamic partitions.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pyarrow as pa
+
+from acav_assets.io import storage
+from acav_assets.io.audio_decoding import probe_duration
+from acav_assets.ingest.manifests import PLANNED_CLIP_SCHEMA, plan_clips, read_manifest, shard_prefix, split_into_shards
+
+logger = logging.getLogger(__name__)
+PLANS_ASSET = "shard_plans"
+
+
+def plan_shards(
+    location: str, clip_seconds: float, min_clip_seconds: float, shard_size: int, prefix: str | None = None
+) -> dict[str, pa.Table]:
+    """Read, validate and cut a manifest (or audio folder) into shard plans."""
+    rows = read_manifest(location)
+    clips = plan_clips(rows, probe_duration, clip_seconds=clip_seconds, min_clip_seconds=min_clip_seconds)
+    return split_into_shards(clips, prefix or shard_prefix(location), shard_size)
+
+
+def store_shard_plans(shards: dict[str, pa.Table], data_root: str, log: logging.Logger = logger) -> list[str]:
+    """Write plans that are new or changed; returns the names of the shards written."""
+    written = []
+    for name, table in shards.items():
+        url = storage.asset_url(data_root, PLANS_ASSET, name)
+        if storage.exists(url) and storage.read_table(url, PLANNED_CLIP_SCHEMA).equals(table):
+            continue
+        storage.write_table(table, url)
+        written.append(name)
+        log.info("planned shard %s: %d clips", name, table.num_rows)
+    return written
+
+
+def load_shard_plan(data_root: str, shard: str) -> pa.Table:
+    url = storage.asset_url(data_root, PLANS_ASSET, shard)
+    if not storage.exists(url):
+        raise FileNotFoundError(
+            f"no plan for shard {shard!r} at {url}: register its manifest with `acav-assets register`"
+        )
+    return storage.read_table(url, PLANNED_CLIP_SCHEMA)

@@ -1,0 +1,109 @@
+import pyarrow as pa
+import pytest
+
+from acav_assets.stats import sql_runner as sql_models
+from acav_assets.io import storage
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
+from acav_assets.defs.assets import ACOUSTICS_SCHEMA, CAPTION_TOKENS_SCHEMA, COMPARISON_SCHEMA, MECAT_SCORES_SCHEMA, ROUTING_SCHEMA
+from acav_assets.defs.resources import SQL_MODELS_DIR
+
+
+def clip_rows(shard: str, statuses: list[str]) -> pa.Table:
+    rows = []
+    for i, status in enumerate(statuses):
+        rows.append(
+            {"key": f"{shard}_{i}_0_10", "shard": shard, "source": f"/a/{shard}{i}.wav", "start_s": 0.0,
+             "end_s": 10.0, "source_id": f"{shard}{i}", "manifest": "m.csv", "manifest_row": i + 1,
+             "duration_s": 10.0 if status == "ok" else None, "status": status,
+             "error_kind": None if status == "ok" else "unreadable_format",
+             "error": None if status == "ok" else "bad"}
+        )
+    return pa.Table.from_pylist(rows, schema=CLIPS_SCHEMA)
+
+
+def sources(root: str) -> dict:
+    return {
+        "clips": sql_models.Source(storage.asset_glob(root, "clips"), CLIPS_SCHEMA),
+        "acoustics": sql_models.Source(storage.asset_glob(root, "acoustics"), ACOUSTICS_SCHEMA),
+        "routing": sql_models.Source(storage.asset_glob(root, "routing"), ROUTING_SCHEMA),
+        "caption_tokens": sql_models.Source(storage.asset_glob(root, "caption_tokens"), CAPTION_TOKENS_SCHEMA),
+        "dataset_comparison": sql_models.Source(storage.asset_glob(root, "dataset_comparison"), COMPARISON_SCHEMA),
+        "mecat_caption_scores": sql_models.Source(storage.asset_glob(root, "mecat_caption_scores"), MECAT_SCORES_SCHEMA),
+    }
+
+
+def test_models_build_in_dependency_order():
+    models = sql_models.load_models(SQL_MODELS_DIR)
+    order = sql_models.build_order(models)
+    for name, model in models.items():
+        assert all(order.index(ref) < order.index(name) for ref in model.refs)
+
+
+def test_statistics_over_parquet_and_rebuild_from_scratch(tmp_path):
+    root = str(tmp_path / "data")
+    storage.write_table(clip_rows("s0", ["ok", "ok", "error"]), storage.asset_url(root, "clips", "s0"))
+    storage.write_table(clip_rows("s1", ["ok"] * 4), storage.asset_url(root, "clips", "s1"))
+    database = str(tmp_path / "warehouse.duckdb")
+    sql_models.build(SQL_MODELS_DIR, database, sources(root), {"dataset_name": "test"})
+    stats = sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
+    assert (stats["dataset"], stats["samples"], stats["clips_planned"], stats["clips_error"], stats["shards"]) == (
+        "test", 6, 7, 1, 2,
+    )
+    assert stats["hours"] == pytest.approx(60 / 3600)
+    assert stats["clips_with_acoustics"] == 0  # no acoustics partition yet: an empty, typed source
+    shards = sql_models.query(database, "SELECT shard, clips_ok, clips_error FROM shard_stats").to_pylist()
+    assert shards == [{"shard": "s0", "clips_ok": 2, "clips_error": 1}, {"shard": "s1", "clips_ok": 4, "clips_error": 0}]
+    # The DuckDB file is derived: delete it and the same statistics come back.
+    (tmp_path / "warehouse.duckdb").unlink()
+    sql_models.build(SQL_MODELS_DIR, database, sources(root), {"dataset_name": "test"})
+    assert sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0] == stats
+
+
+def test_cycles_unknown_refs_and_vars(tmp_path):
+    (tmp_path / "a.sql").write_text("SELECT * FROM {{ ref('b') }}")
+    (tmp_path / "b.sql").write_text("SELECT * FROM {{ ref('a') }}")
+    with pytest.raises(sql_models.SqlModelError, match="cycle"):
+        sql_models.build_order(sql_models.load_models(tmp_path))
+    (tmp_path / "b.sql").write_text("SELECT * FROM {{ ref('missing') }}")
+    with pytest.raises(sql_models.SqlModelError, match="unknown model"):
+        sql_models.load_models(tmp_path)
+    (tmp_path / "a.sql").write_text("SELECT '{{ var('nope') }}' AS x")
+    (tmp_path / "b.sql").unlink()
+    with pytest.raises(sql_models.SqlModelError, match="undefined var"):
+        sql_models.build(tmp_path, str(tmp_path / "db.duckdb"), {}, {})
+
+
+def test_a_failing_model_leaves_the_previous_build(tmp_path):
+    (tmp_path / "a.sql").write_text("-- materialized: table\nSELECT 1 AS x")
+    database = str(tmp_path / "db.duckdb")
+    sql_models.build(tmp_path, database, {})
+    (tmp_path / "a.sql").write_text("-- materialized: table\nSELECT 2 AS x")
+    (tmp_path / "b.sql").write_text("SELECT * FROM {{ ref('a') }} JOIN nowhere USING (x)")
+    with pytest.raises(sql_models.SqlModelError, match="building model b failed"):
+        sql_models.build(tmp_path, database, {})
+    assert sql_models.query(database, "SELECT x FROM a").to_pylist() == [{"x": 1}]
+
+
+def test_unique_tokens_and_facet_statistics(tmp_path):
+    import pyarrow as pa
+
+    root = str(tmp_path / "data")
+    storage.write_table(clip_rows("s0", ["ok"]), storage.asset_url(root, "clips", "s0"))
+    rows = [
+        {"key": "k1", "shard": "s0", "facet": "long", "variant": 0, "text": "a dog", "absent": False, "words": 2,
+         "token_ids": [1, 2]},
+        {"key": "k1", "shard": "s0", "facet": "long", "variant": 1, "text": "a dog barks", "absent": False,
+         "words": 3, "token_ids": [1, 2, 3]},
+        {"key": "k1", "shard": "s0", "facet": "speech", "variant": 0, "text": "None", "absent": True, "words": 1,
+         "token_ids": [99]},
+        {"key": "k2", "shard": "s0", "facet": "short", "variant": 0, "text": "rain", "absent": False, "words": 1,
+         "token_ids": [7]},
+    ]
+    storage.write_table(pa.Table.from_pylist(rows, schema=CAPTION_TOKENS_SCHEMA),
+                        storage.asset_url(root, "caption_tokens", "s0"))
+    database = str(tmp_path / "warehouse.duckdb")
+    sql_models.build(SQL_MODELS_DIR, database, sources(root), {"dataset_name": "test"})
+    stats = sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
+    assert (stats["captioned_samples"], stats["captions"], stats["unique_tokens"]) == (2, 3, 4)  # 99 is absent
+    facets = {r["facet"]: r for r in sql_models.query(database, "SELECT * FROM caption_stats").to_pylist()}
+    assert facets["long"]["unique_tokens"] == 3 and facets["long"]["mean_words"] == 2.5 and "speech" not in facets
