@@ -79,12 +79,12 @@ def due_work(shards: list[str]) -> dict[str, list[str]]:
     from acav_assets.definitions import ASSETS
     from acav_assets.defs.resources import AcavSettings
     from acav_assets.defs.schedules import per_shard_dependencies
+    from acav_assets.contracts.layout import PLANS
     from acav_assets.ops.shard_freshness import due_shards, modification_times, remove_partial_files
-    from acav_assets.ingest.shard_plans import PLANS_ASSET
 
     dependencies = per_shard_dependencies(ASSETS)
     data_root = AcavSettings.from_env().data_root
-    times = modification_times(data_root, [PLANS_ASSET, *dependencies])
+    times = modification_times(data_root, [PLANS, *dependencies])
     due = {item.shard: list(item.assets) for item in due_shards(shards, dependencies, times)}
     for name in remove_partial_files(data_root, [*dependencies, "audio"], due):
         print(f"removed {name}, left by an interrupted run")
@@ -117,20 +117,21 @@ def materialize(shards: list[str] | None = None, resume: bool = False) -> bool:
 
 
 def print_stats() -> None:
-    from acav_assets.stats import sql_runner as sql_models
-    from acav_assets.defs.assets import markdown_table
     from acav_assets.defs.resources import AcavSettings
+    from acav_assets.io.markdown import markdown_table, significant
+    from acav_assets.stats import warehouse
 
-    database = AcavSettings.from_env().database
-    for table in ("dataset_stats", "shard_stats", "status_stats", "domain_stats"):
-        print(f"\n{table}\n" + markdown_table(sql_models.query(database, f"SELECT * FROM {table}")))
+    reports = warehouse.reports(AcavSettings.from_env().database)
+    for name in ("dataset_stats", "shard_stats", "status_stats", "domain_stats"):
+        print(f"\n{name}\n" + markdown_table(reports[name], significant(4)).rstrip("\n"))
 
 
 def print_caption_stats(specs: list[str], facets: bool = False) -> None:
     import pyarrow as pa
 
     from acav_assets.stats.caption_corpora import read_corpus
-    from acav_assets.stats.token_stats import caption_tokens, dataset_statistics, facet_statistics, markdown_table
+    from acav_assets.io.markdown import markdown_table
+    from acav_assets.stats.token_stats import caption_tokens, dataset_statistics, facet_statistics
 
     captions = pa.concat_tables([read_corpus(spec) for spec in specs])
     tokens = caption_tokens(captions)
@@ -159,7 +160,6 @@ def add_system(name: str, predictions: list[str], score: bool) -> bool:
     import dagster as dg
 
     from acav_assets.stats.caption_corpora import ACAV_FACETS
-    from acav_assets.defs.evaluation_assets import predictions_folder
     from acav_assets.defs.partitions import system_partitions
     from acav_assets.defs.resources import AcavSettings
     from acav_assets.evaluation.mecat_scoring import load_predictions
@@ -167,9 +167,10 @@ def add_system(name: str, predictions: list[str], score: bool) -> bool:
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"invalid system name {name!r}")
     load_predictions(predictions)  # refuse malformed files before anything is written
-    folder = Path(predictions_folder(AcavSettings.from_env(), name))
-    if "://" in str(folder):
+    layout = AcavSettings.from_env().layout
+    if not layout.is_local:
         raise ValueError("add-system copies to a local data root; upload the CSVs to {data_root}/predictions/NAME/")
+    folder = Path(layout.predictions(name))
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -193,15 +194,14 @@ def add_run(name: str, config: str) -> None:
 
     import dagster as dg
 
-    from acav_assets.training.caption_training import load_run_file
+    from acav_assets.training.config import load_run_file
     from acav_assets.defs.partitions import training_run_partitions
     from acav_assets.defs.resources import AcavSettings
-    from acav_assets.defs.training_assets import run_file
 
     if not name or "/" in name or name.startswith(".") or "|" in name:
         raise ValueError(f"invalid run name {name!r}")
     load_run_file(config)  # refuse a malformed run before anything is written
-    target = run_file(AcavSettings.from_env(), name)
+    target = AcavSettings.from_env().layout.training_run_file(name)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(config, target)
     with dg.DagsterInstance.get() as instance:

@@ -31,6 +31,7 @@ def timed(label: str, fn):
 def scale(shards: int) -> None:
     import dagster as dg
 
+    from acav_assets.contracts.layout import DataLayout
     from acav_assets.io import storage
 
     with tempfile.TemporaryDirectory() as folder:
@@ -41,7 +42,7 @@ def scale(shards: int) -> None:
         names = [f"bench-{i:05d}" for i in range(shards)]
         plan = pa.table({"key": ["x"]})
         for name in names:  # every shard planned; a tenth of them fully computed earlier
-            storage.write_table(plan, storage.asset_url(str(root), "shard_plans", name))
+            storage.write_table(plan, DataLayout(str(root)).table("shard_plans", name))
         print(f"{shards} shards, SQLite instance, local data root")
         with dg.DagsterInstance.from_config(str(home)) as instance:
             timed(f"register {shards} shard partitions (one call)", lambda: instance.add_dynamic_partitions("shards", names))
@@ -63,7 +64,7 @@ def scale(shards: int) -> None:
         done = per_shard_dependencies(ASSETS)
         for name in names[: shards // 10]:
             for asset in done:
-                storage.write_table(plan, storage.asset_url(str(root), asset, name))
+                storage.write_table(plan, DataLayout(str(root)).table(asset, name))
         with dg.DagsterInstance.from_config(str(home)) as instance:
             sensor = repository.get_sensor_def("manifest_sensor")
             timed("manifest sensor tick (no new manifest)", lambda: sensor(dg.build_sensor_context(

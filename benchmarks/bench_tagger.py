@@ -25,7 +25,8 @@ from functools import partial
 
 import numpy as np
 
-from acav_assets.experts.tagging.taggers import YamnetTagger, split_windows, tag_clip, tag_clips
+from acav_assets.experts.tagging.windows import split_windows, tag_clip, tag_clips
+from acav_assets.experts.tagging.yamnet_tagger import YamnetTagger
 
 RATE = 16_000
 
@@ -91,7 +92,7 @@ def hub_tagger(shape: str, batch_size: int, front_end: str, precision: str = "fl
     from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
 
     from acav_assets.experts.tagging.audioset_ontology import AUDIOSET_527, load_ontology
-    from acav_assets.experts.tagging.taggers import HubAudioTagger
+    from acav_assets.experts.tagging.hub_tagger import HubAudioTagger
 
     ontology = load_ontology()
     names = {i: ontology.name(mid) for i, mid in enumerate(AUDIOSET_527)}

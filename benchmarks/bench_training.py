@@ -31,7 +31,9 @@ from acav_assets.training.audio_text_model import (
     QWEN3_MODEL_ID,
     QWEN3_REVISION,
 )
-from acav_assets.training.caption_training import Example, TrainingConfig, train
+from acav_assets.training.config import TrainingConfig
+from acav_assets.training.examples import Example
+from acav_assets.training.loop import train
 
 # Qwen3-0.6B's published architecture (config.json of Qwen/Qwen3-0.6B).
 QWEN3_06B = dict(vocab_size=151_936, hidden_size=1024, intermediate_size=3072, num_hidden_layers=28,

@@ -3,7 +3,7 @@
 
 Every ``manifest.csv`` row is decoded as the pipeline does (a row with ``end`` is one clip;
 a row without is cut into consecutive 10 s clips, a remainder under 1 s dropped), tagged on
-2 s windows with :class:`acav_assets.experts.tagging.taggers.YamnetTagger` and routed with the default
+2 s windows with :class:`acav_assets.experts.tagging.yamnet_tagger.YamnetTagger` and routed with the default
 :class:`acav_assets.experts.routing.RoutingThresholds` (silent clips route to ``000``). Prints, per
 clip, the recorded and routed domains and the highest window score of each part, then the
 agreement. Exits with status 1 when agreement is below 90 %.
@@ -30,7 +30,8 @@ from acav_assets.io.audio_shards import encode_flac
 from acav_assets.experts.tagging.audioset_ontology import load_ontology
 from acav_assets.ingest.manifests import plan_clips, read_manifest
 from acav_assets.experts.routing import ContentGroups, RoutingThresholds, route_clip
-from acav_assets.experts.tagging.taggers import YamnetTagger, tag_clip
+from acav_assets.experts.tagging.windows import tag_clip
+from acav_assets.experts.tagging.yamnet_tagger import YamnetTagger
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MANIFEST = REPO_ROOT / "acav_assets" / "demo_corpus" / "manifest.csv"

@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from acav_assets.experts.tagging.front_ends import front_end_for, largest_difference
-from acav_assets.experts.tagging.taggers import FRONT_END_TOLERANCE
+from acav_assets.experts.tagging.hub_tagger import FRONT_END_TOLERANCE
 
 RATE = 16_000
 

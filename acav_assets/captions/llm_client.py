@@ -37,6 +37,8 @@ from typing import Any
 
 import fsspec
 
+from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
+from acav_assets.io.openai_endpoint import OpenAIEndpoint
 from acav_assets.io.request_retries import RequestFailure as _Failure
 from acav_assets.io.request_retries import classify_request_error, retry_delay
 from acav_assets.io.storage import atomic_writer
@@ -45,8 +47,6 @@ __all__ = ["LlmOutcome", "LlmSettings", "ReplyCache", "request_hash", "run_reque
 
 logger = logging.getLogger(__name__)
 
-STATUS_OK = "ok"
-STATUS_ERROR = "error"
 _MAX_ERROR_CHARS = 500
 _RESERVED_PARAMS = frozenset({"model", "messages", "temperature", "max_tokens", "stream", "n"})
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -56,33 +56,24 @@ Repair = Callable[[list[dict], str, str], list[dict]]
 SplitReasoning = Callable[[str | None, str | None], tuple[str, str | None]]
 
 
-@dataclass(frozen=True)
-class LlmSettings:
-    """Where and how to ask. ``max_retries`` counts transport retries after a request's first
-    try; ``max_repairs`` counts extra requests after an invalid answer."""
+@dataclass(frozen=True, kw_only=True)
+class LlmSettings(OpenAIEndpoint):
+    """The endpoint (:class:`OpenAIEndpoint`, with longer waits: replies run to thousands of tokens)
+    and how to ask it. ``max_repairs`` counts extra requests after an invalid answer."""
 
-    base_url: str
-    model: str
-    api_key: str | None = field(default=None, repr=False)
-    temperature: float = 0.6
-    max_tokens: int = 4096
     timeout_s: float = 120.0
     max_retries: int = 5
+    backoff_max_s: float = 60.0
+    temperature: float = 0.6
+    max_tokens: int = 4096
     max_repairs: int = 2
     concurrency: int = 8
-    backoff_base_s: float = 1.0  # first retry waits about this long, doubling each time
-    backoff_max_s: float = 60.0  # cap on any wait, Retry-After included
     extra_params: dict = field(default_factory=dict)  # sent in the request body; part of the cache key
 
     def __post_init__(self) -> None:
-        if not self.base_url or not self.model:
-            raise ValueError("LlmSettings needs a base_url and a model")
-        if self.max_retries < 0 or self.max_repairs < 0:
-            raise ValueError("LlmSettings: max_retries and max_repairs must not be negative")
-        if self.max_tokens < 1 or self.concurrency < 1 or not self.timeout_s > 0:
-            raise ValueError("LlmSettings: max_tokens >= 1, concurrency >= 1 and timeout_s > 0 are required")
-        if self.backoff_base_s < 0 or self.backoff_max_s < 0:
-            raise ValueError("LlmSettings: backoff delays must not be negative")
+        super().__post_init__()
+        if self.max_repairs < 0 or self.max_tokens < 1 or self.concurrency < 1:
+            raise ValueError("LlmSettings: max_repairs >= 0, max_tokens >= 1 and concurrency >= 1 are required")
         if not (math.isfinite(self.temperature) and self.temperature >= 0):
             raise ValueError("LlmSettings: temperature must be a finite number >= 0")
         reserved = sorted(_RESERVED_PARAMS & set(self.extra_params))
@@ -383,20 +374,9 @@ class _Runner:
                 self.store(h, last, spent)
                 return self.outcome(key, spent, value=value, reply=last.answer, reasoning=last.reasoning)
         except Exception as error:  # a bug in a callback must not fail the batch
-            return self.outcome(key, spent, error=f"{type(error).__name__}: {error}",
+            return self.outcome(key, spent, error=error_text(error),
                                 reply=last and last.answer, reasoning=last and last.reasoning)
         raise AssertionError("not reached")  # pragma: no cover
-
-
-def _make_client(settings: LlmSettings) -> Any:
-    import openai
-
-    return openai.OpenAI(
-        base_url=settings.base_url,
-        api_key=settings.api_key or "EMPTY",
-        timeout=settings.timeout_s,
-        max_retries=0,  # retries are ours: counted, logged and bounded here
-    )
 
 
 def run_requests(
@@ -422,7 +402,7 @@ def run_requests(
     if not items:
         return []
     runner = _Runner(settings, prompt_version, parse, repair, split_reasoning, cache,
-                     client if client is not None else _make_client(settings))
+                     client if client is not None else settings.openai_client())
     outcomes: list[LlmOutcome | None] = [None] * len(items)
 
     def work(index: int) -> LlmOutcome:

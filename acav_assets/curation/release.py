@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import json
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 import pyarrow as pa
@@ -21,10 +21,13 @@ import webdataset as wds
 from acav_assets.io.audio_shards import encode_flac, read_audio_shard
 from acav_assets.captions.schema import FACETS
 from acav_assets.captions.table import QA_TYPE
+from acav_assets.contracts.layout import DataLayout
+from acav_assets.io import storage
+from acav_assets.io.markdown import Markdown
 from acav_assets.io.storage import atomic_writer
+from acav_assets.contracts.domains import DOMAINS, SILENT_DOMAIN
 
-RELEASE_DOMAINS = ("00A", "0M0", "0MA", "S00", "S0A", "SM0", "SMA")  # no 000 file, as published
-SILENT_DOMAIN = "000"
+RELEASE_DOMAINS = tuple(d for d in DOMAINS if d != SILENT_DOMAIN)  # no 000 file, as published
 QA_FIELDS = ("category", "difficulty", "question", "answer")
 
 PARQUET_SCHEMA = pa.schema(
@@ -218,3 +221,51 @@ def read_qa(folder: str) -> dict[str, dict]:
     for line in _read_jsonl_gz(os.path.join(folder, "qa.jsonl.gz")):
         out.update(line)
     return out
+
+
+def curated_rows(layout: DataLayout) -> list[dict]:
+    """Every shard's curated captions, sorted by key."""
+    table = storage.read_partitions(layout.root, "curated_captions")
+    return [] if table is None else sorted(table.to_pylist(), key=lambda r: r["key"])
+
+
+def publish(layout: DataLayout, log=None) -> dict:
+    """Write every release file from the curated captions; returns what was written, with plots."""
+    from acav_assets.stats import plots
+
+    rows = curated_rows(layout)
+    folder = str(layout.release_folder())
+    os.makedirs(folder, exist_ok=True)
+    per_domain = write_caption_files(rows, folder)
+    qa_count = write_qa_file(rows, folder)
+    write_parquet(rows, f"{folder}/captions.parquet")
+    shards = sorted({r["shard"] for r in rows})
+    tars = write_webdataset(rows, {s: layout.audio_tar(s) for s in shards}, f"{folder}/webdataset")
+    clips = storage.read_partitions(layout.root, "clips", ["key", "duration_s"])
+    durations = dict(zip(clips["key"].to_pylist(), clips["duration_s"].to_pylist())) if clips is not None else {}
+    lengths = {f: [len(v.split()) for r in rows for v in r[f] if v != "None"] for f in FACETS}
+    domains = Counter(r["domain"] for r in rows)
+    if log is not None:
+        log.info("release: %d clips, %d QA lines, %d WebDataset shards in %s", len(rows), qa_count, len(tars), folder)
+    return {
+        "folder": folder, "clips": len(rows), "qa_lines": qa_count, "webdataset_shards": len(tars),
+        "lines_per_domain": dict(per_domain),
+        "domain_distribution": Markdown(plots.domain_distribution(dict(domains))),
+        "duration_histogram": Markdown(
+            plots.duration_histogram([durations[r["key"]] for r in rows if durations.get(r["key"])])),
+        "caption_lengths": Markdown(plots.caption_length_histograms(lengths)),
+    }
+
+
+def round_trip_problems(layout: DataLayout) -> dict[str, list[str]]:
+    """Clips missing from, unexpected in, or different in the published files compared with the
+    curated captions (000 clips are not published)."""
+    rows = {r["key"]: r for r in curated_rows(layout) if r["domain"] != SILENT_DOMAIN}
+    released = read_release(str(layout.release_folder()))
+    return {
+        "missing": sorted(set(rows) - set(released)),
+        "unexpected": sorted(set(released) - set(rows)),
+        "different": sorted(k for k in set(rows) & set(released)
+                            if any(list(rows[k][f]) != list(released[k][f]) for f in FACETS)
+                            or rows[k]["domain"] != released[k]["domain"]),
+    }

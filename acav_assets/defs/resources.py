@@ -1,20 +1,34 @@
-"""Settings shared by every asset, with defaults overridable by ACAV_* environment variables."""
+"""The resources every asset shares: the settings and the models. This module is the only place
+that reads the environment: ``ACAV_*`` variables override the defaults when the code location
+loads, and API keys are read at run time from the variable a resource names, so secrets never
+appear in run configuration."""
 
 from __future__ import annotations
 
+import functools
 import os
-from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from acav_assets.io import storage
+from acav_assets.contracts.layout import DataLayout, normalise_root
+from acav_assets.experts.spec import ShardInputs
 
-SQL_MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql" / "models"
+PROFILES = ("lite", "paper")
 
 
 def _env(name: str, default):
-    value = os.environ.get(f"ACAV_{name.upper()}")
+    value = os.environ.get(name)
     return default if value in (None, "") else type(default)(value)
+
+
+def _profile() -> str:
+    return os.environ.get("ACAV_PROFILE", "lite")
+
+
+def _check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)} (ACAV_PROFILE)")
 
 
 class AcavSettings(dg.ConfigurableResource):
@@ -38,8 +52,8 @@ class AcavSettings(dg.ConfigurableResource):
     # The nightly backfill schedule requests at most this many shard runs per tick (ACAV_MAX_SHARDS_PER_TICK).
     max_shards_per_tick: int = 200
     # caption_model trains in the step's own process by default; a launcher command (e.g.
-    # "accelerate launch --num_processes 8", or "python") runs `-m acav_assets.training.caption_training`
-    # out of process through Dagster Pipes, which streams its logs and metadata back.
+    # "accelerate launch --num_processes 8", or "python") runs the training entry point out of
+    # process through Dagster Pipes, which streams its logs and metadata back.
     training_launcher: str = ""
     # MECAT-Caption benchmark (hub dataset mispeech/MECAT-Caption): the reference JSON lines and
     # the audio WebDataset shards (a folder, glob or brace pattern).
@@ -51,31 +65,181 @@ class AcavSettings(dg.ConfigurableResource):
     # FENSE error checker checkpoint (echecker_clotho_audiocaps_base.ckpt) for DATE's fluency
     # penalty; "" = no penalty.
     fluency_checker: str = ""
+    # A file of source ids or clip keys (one per line) that curation drops: benchmark clips that
+    # must not leak into training data.
+    decontamination_list: str = ""
+    # Published caption datasets for Table 1, ';'-separated NAME=FORMAT:PATH
+    # (e.g. MECAT=acav:/data/mecat/caption/train).
+    compare_datasets: str = ""
 
     @classmethod
     def from_env(cls, **overrides) -> AcavSettings:
         """Defaults, then ACAV_DATA_ROOT, ACAV_SHARD_SIZE ... from the environment, then overrides."""
         defaults = {name: info.default for name, info in cls.model_fields.items()}
-        values = {name: _env(name, default) for name, default in defaults.items()}
-        if "://" not in values["data_root"]:
-            values["data_root"] = str(Path(values["data_root"]).resolve())
+        values = {name: _env(f"ACAV_{name.upper()}", default) for name, default in defaults.items()}
+        values["data_root"] = normalise_root(values["data_root"])
         values.update(overrides)
         return cls(**values)
 
-    def url(self, asset: str, partition: str | None = None, ext: str = "parquet") -> str:
-        return storage.asset_url(self.data_root, asset, partition, ext)
-
-    def glob(self, asset: str) -> str:
-        return storage.asset_glob(self.data_root, asset)
+    @property
+    def layout(self) -> DataLayout:
+        return DataLayout(self.data_root)
 
     @property
     def database(self) -> str:
         """The DuckDB file (always local: DuckDB cannot write to an object store)."""
-        if self.duckdb_path:
-            return self.duckdb_path
-        local = storage.local_path(self.data_root)
-        return f"{local}/warehouse.duckdb" if local else str(Path("acav_warehouse.duckdb").resolve())
+        return self.duckdb_path or self.layout.warehouse()
 
     @property
     def manifests(self) -> str:
-        return self.manifests_dir or f"{self.data_root.rstrip('/')}/manifests"
+        return self.manifests_dir or self.layout.manifests
+
+    @property
+    def comparison_specs(self) -> list[str]:
+        return [spec.strip() for spec in self.compare_datasets.split(";") if spec.strip()]
+
+    def shard_inputs(self, shard: str, log, model: Any = None) -> ShardInputs:
+        """What an expert reads for ``shard``: the layout, these settings as plain values, its model."""
+        return ShardInputs(shard=shard, layout=self.layout, settings=self.model_dump(), model=model, log=log)
+
+
+@functools.cache
+def _tagger(profile: str, model: str, revision: str, precision: str = "auto"):
+    from acav_assets.experts.tagging import hub_tagger
+    from acav_assets.experts.tagging.yamnet_tagger import YamnetTagger
+
+    _check_profile(profile)
+    if profile == "lite" and not model:
+        return YamnetTagger()
+    return hub_tagger.HubAudioTagger.from_pretrained(
+        model or hub_tagger.CED_BASE_MODEL_ID, revision=revision or (None if model else hub_tagger.CED_BASE_REVISION),
+        trust_remote_code=True, precision=precision,
+    )
+
+
+class TaggerResource(dg.ConfigurableResource):
+    """AudioSet tagger: packaged YAMNet (lite) or CED-Base / any hub audio classifier (paper)."""
+
+    profile: str = "lite"
+    model: str = ""  # a hub id or local folder overriding the profile's model (ACAV_TAGGER_MODEL)
+    revision: str = ""
+    precision: str = "auto"  # hub taggers: bf16 autocast on CUDA, float32 elsewhere (ACAV_TAGGER_PRECISION)
+
+    @classmethod
+    def from_env(cls) -> TaggerResource:
+        return cls(profile=_profile(), model=os.environ.get("ACAV_TAGGER_MODEL", ""),
+                   precision=os.environ.get("ACAV_TAGGER_PRECISION", "auto"))
+
+    def load(self):
+        return _tagger(self.profile, self.model, self.revision, self.precision)
+
+
+@functools.cache
+def _speech_models(profile: str, asr_model: str):
+    from acav_assets.experts.speech.asr import WhisperRecognizer
+    from acav_assets.experts.speech.gender import GenderEstimator
+    from acav_assets.experts.speech.vad import SileroVad
+
+    _check_profile(profile)
+    if profile == "lite" and not asr_model:
+        asr = WhisperRecognizer.packaged_base(decode_options={"temperature": 0.0})
+    else:
+        asr = WhisperRecognizer.from_pretrained(asr_model or None)
+    return SileroVad(), asr, GenderEstimator()
+
+
+class SpeechModelsResource(dg.ConfigurableResource):
+    """VAD (silero-vad), ASR with language ID (faster-whisper: packaged base in lite, large-v3 in
+    paper) and speaker gender (voice2gender, else pitch). Emotion, age and speaker count have no
+    packaged model and are recorded as "unavailable"."""
+
+    profile: str = "lite"
+    asr_model: str = ""  # a faster-whisper size, hub id or folder (ACAV_ASR_MODEL)
+
+    @classmethod
+    def from_env(cls) -> SpeechModelsResource:
+        return cls(profile=_profile(), asr_model=os.environ.get("ACAV_ASR_MODEL", ""))
+
+    def load(self):
+        """(vad, asr, gender)"""
+        return _speech_models(self.profile, self.asr_model)
+
+
+class LalmResource(dg.ConfigurableResource):
+    """Optional baseline description from an OpenAI-compatible endpoint that takes audio (e.g. a
+    served Qwen2-Audio). Off unless ``base_url`` is set. The key is read from the environment
+    variable named by ``api_key_env`` at run time, so it never appears in run configuration."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = "ACAV_LALM_API_KEY"
+    timeout_s: float = 60.0
+    max_retries: int = 3
+
+    @classmethod
+    def from_env(cls) -> LalmResource:
+        return cls(base_url=os.environ.get("ACAV_LALM_BASE_URL", ""), model=os.environ.get("ACAV_LALM_MODEL", ""))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url)
+
+    def load(self):
+        """The describer, or None when no endpoint is configured."""
+        if not self.enabled:
+            return None
+        from acav_assets.experts.lalm_description import LalmConfig, LalmDescriber
+
+        config = LalmConfig(base_url=self.base_url, model=self.model or "default",
+                            api_key=os.environ.get(self.api_key_env), timeout_s=self.timeout_s,
+                            max_retries=self.max_retries)
+        return LalmDescriber(config)
+
+
+class CaptionLlmResource(dg.ConfigurableResource):
+    """The LLM that writes captions: any OpenAI-compatible chat endpoint (a served DeepSeek-R1,
+    vLLM, an API). Off unless ``base_url`` and ``model`` are set (``OPENAI_BASE_URL``,
+    ``ACAV_LLM_MODEL``); then the offline evidence-to-text synthesiser writes the captions. The
+    key is read at run time from the variable named by ``api_key_env``."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = 8
+    temperature: float = 0.6
+    max_tokens: int = 4096
+    timeout_s: float = 120.0
+    max_retries: int = 5
+    max_repairs: int = 2
+
+    @classmethod
+    def from_env(cls) -> CaptionLlmResource:
+        return cls(
+            base_url=os.environ.get("OPENAI_BASE_URL", ""),
+            model=os.environ.get("ACAV_LLM_MODEL", ""),
+            concurrency=int(os.environ.get("ACAV_LLM_CONCURRENCY", "8")),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+    def settings(self):
+        from acav_assets.captions.llm_client import LlmSettings
+
+        return LlmSettings(
+            base_url=self.base_url, model=self.model, api_key=os.environ.get(self.api_key_env),
+            temperature=self.temperature, max_tokens=self.max_tokens, timeout_s=self.timeout_s,
+            max_retries=self.max_retries, max_repairs=self.max_repairs, concurrency=self.concurrency,
+        )
+
+
+def resources_from_env() -> dict[str, dg.ConfigurableResource]:
+    """Every resource the definitions bind, configured from the environment."""
+    return {
+        "settings": AcavSettings.from_env(),
+        "tagger": TaggerResource.from_env(),
+        "speech_models": SpeechModelsResource.from_env(),
+        "lalm": LalmResource.from_env(),
+        "caption_llm": CaptionLlmResource.from_env(),
+    }

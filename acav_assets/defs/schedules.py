@@ -14,7 +14,7 @@ from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import NIGHTLY_BACKFILL_CRON
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.ops.shard_freshness import due_shards, modification_times
-from acav_assets.ingest.shard_plans import PLANS_ASSET
+from acav_assets.contracts.layout import PLANS
 
 PARTITION_TAG = "dagster/partition"  # the tag Dagster puts on a partitioned run
 ACTIVE_STATUSES = [
@@ -47,7 +47,7 @@ def backfill_requests(
 ) -> tuple[list[dg.RunRequest], str]:
     """One run request per due shard (registered, not already running), and a summary line."""
     shards = sorted(instance.get_dynamic_partitions(shard_partitions.name))
-    times = modification_times(settings.data_root, [PLANS_ASSET, *dependencies])
+    times = modification_times(settings.data_root, [PLANS, *dependencies])
     busy = shards_with_active_runs(instance)
     due = due_shards(shards, dependencies, times, limit=settings.max_shards_per_tick, skip=busy)
     requests = []

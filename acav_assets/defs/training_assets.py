@@ -50,7 +50,7 @@ def downstream_score_file(settings: AcavSettings, run: str, task: str) -> Path:
 
 
 def _run(settings: AcavSettings, run: str):
-    from acav_assets.training.caption_training import load_run_file
+    from acav_assets.training.config import load_run_file
 
     try:
         config, sections = load_run_file(run_file(settings, run))
@@ -62,7 +62,7 @@ def _run(settings: AcavSettings, run: str):
 
 
 def _latest(settings: AcavSettings, run: str) -> Path:
-    from acav_assets.training.caption_training import latest_checkpoint
+    from acav_assets.training.checkpoints import latest_checkpoint
 
     checkpoint = latest_checkpoint(training_folder(settings, run))
     if checkpoint is None:
@@ -79,7 +79,7 @@ def _latest(settings: AcavSettings, run: str) -> Path:
     "newest checkpoint, so a retry or re-materialisation continues where it stopped.",
 )
 def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.training.caption_training import read_curve
+    from acav_assets.training.checkpoints import read_curve
     from acav_assets.training.curves import loss_curve_markdown, loss_trend
 
     run = context.partition_key
@@ -89,7 +89,7 @@ def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
         curve = read_curve(_latest(settings, run) / "curve.csv")
         metadata = {**reported, "launcher": settings.training_launcher}
     else:
-        from acav_assets.training.caption_training import train
+        from acav_assets.training.loop import train
 
         result = train(config, training_folder(settings, run), progress=context.log.info)
         if result.optimizer != config.optimizer:
@@ -113,7 +113,7 @@ def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
 
 def _train_out_of_process(context: dg.AssetExecutionContext, settings: AcavSettings, run: str,
                           train_data: str) -> dict:
-    """``{launcher} -m acav_assets.training.caption_training RUN_FILE OUT_DIR`` through Dagster Pipes: its
+    """``{launcher} -m acav_assets.defs.training_pipes_entry RUN_FILE OUT_DIR`` through Dagster Pipes: its
     logs stream into this run and its reported metadata comes back."""
     import shlex
     import sys
@@ -121,7 +121,7 @@ def _train_out_of_process(context: dg.AssetExecutionContext, settings: AcavSetti
     launcher = shlex.split(settings.training_launcher)
     if launcher == ["python"]:
         launcher = [sys.executable]  # this environment's interpreter
-    command = [*launcher, "-m", "acav_assets.training.caption_training", str(run_file(settings, run)),
+    command = [*launcher, "-m", "acav_assets.defs.training_pipes_entry", str(run_file(settings, run)),
                str(training_folder(settings, run)), "--train-data", train_data]
     context.log.info("training out of process: %s", shlex.join(command))
     invocation = dg.PipesSubprocessClient().run(command=command, context=context)
@@ -131,7 +131,7 @@ def _train_out_of_process(context: dg.AssetExecutionContext, settings: AcavSetti
 @dg.asset_check(asset=caption_model, partitions_def=training_run_partitions)
 def caption_model_loss_falls(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
     """Every logged loss is finite and the last tenth of the steps ends below the first tenth."""
-    from acav_assets.training.caption_training import read_curve
+    from acav_assets.training.checkpoints import read_curve
     from acav_assets.training.curves import loss_trend
 
     trend = loss_trend(read_curve(_latest(settings, context.partition_key) / "curve.csv"))
@@ -151,11 +151,8 @@ def caption_model_loss_falls(context: dg.AssetCheckExecutionContext, settings: A
     "under {data_root}/predictions/{run}/; the run is then a `systems` partition of mecat_caption_scores.",
 )
 def caption_predictions(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
-    from acav_assets.training.caption_training import (
-        load_trained_model,
-        predict_captions,
-        write_prediction_csvs,
-    )
+    from acav_assets.training.generation import predict_captions, write_prediction_csvs
+    from acav_assets.training.model_assembly import load_trained_model
 
     run = context.partition_key
     config, sections = _run(settings, run)

@@ -29,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from acav_assets.contracts.domains import DOMAINS
 
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0
 DEFAULT_MODEL_ID = "sentence-transformers/paraphrase-TinyBERT-L6-v2"
@@ -40,7 +41,7 @@ DELTA_BY_FACET: dict[str, float] = {
 }
 DEFAULT_DELTA = 0.2
 
-ALL_DOMAINS = ("000", "00A", "0M0", "0MA", "S00", "S0A", "SM0", "SMA")
+ALL_DOMAINS = DOMAINS
 MIXED_DOMAINS = ("SMA", "SM0", "S0A", "0MA")
 
 

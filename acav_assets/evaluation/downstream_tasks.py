@@ -13,7 +13,7 @@ import os
 import re
 import string
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -143,7 +143,7 @@ def task_items(task: DownstreamTask, split: str, limit: int | None = None) -> li
 
 def task_examples(task: DownstreamTask, split: str, limit: int | None = None, max_seconds: float = 30.0) -> list:
     """Decoded examples (16 kHz mono, at most ``max_seconds``) for one split."""
-    from acav_assets.training.caption_training import Example
+    from acav_assets.training.examples import Example
 
     return [Example(audio, decode_clip(audio, 0.0, max_seconds).audio, task.prompt, text)
             for audio, text in task_items(task, split, limit)]
@@ -184,12 +184,10 @@ def run_probe(checkpoint: str | Path, task: DownstreamTask, out_dir: str | Path,
     """Train only the adapter on ``checkpoint``'s frozen encoder and decoder, then score the test split."""
     import random
 
-    from acav_assets.training.caption_training import (
-        TrainingConfig,
-        generate_texts,
-        load_trained_model,
-        train,
-    )
+    from acav_assets.training.config import TrainingConfig
+    from acav_assets.training.generation import generate_texts
+    from acav_assets.training.loop import train
+    from acav_assets.training.model_assembly import load_trained_model
 
     base = TrainingConfig.from_json(Path(checkpoint) / "run_config.json")
     config = base.with_changes(regime="probe", init_from=str(checkpoint), train_data="", max_steps=max_steps,
@@ -230,3 +228,20 @@ def table3_markdown(scored: dict[str, dict[str, float]], tasks: dict[str, Downst
         cells = [f"{values[t]:.1f}" if t in values else "–" for t in tasks]
         lines.append(f"| {run} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def collected_scores(folder: Path) -> dict[str, dict[str, float]]:
+    """Every probe's score under ``folder`` (``{run}/{task}.json``), as run -> task -> value."""
+    scored: dict[str, dict[str, float]] = {}
+    for path in sorted(folder.glob("*/*.json")) if folder.is_dir() else []:
+        entry = json.loads(path.read_text())
+        scored.setdefault(entry["run"], {})[entry["task"]] = entry["value"]
+    return scored
+
+
+def examples_markdown(examples: Sequence[Mapping[str, str]]) -> str:
+    """A probe's example predictions beside their references."""
+    from acav_assets.io.markdown import rows_table
+
+    return rows_table(["reference", "prediction"],
+                      [(e["reference"].replace("|", "/"), e["prediction"].replace("|", "/")) for e in examples], cell=str)

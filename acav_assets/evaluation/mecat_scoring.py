@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from acav_assets.stats.caption_corpora import ACAV_FACETS, _acav_files, read_acav_jsonl
 from acav_assets.evaluation.date_metric import GROUPS, TextEncoder, caption_score, date_group_score
 from acav_assets.evaluation.fluency_checker import FluencyChecker
-from acav_assets.experts.routing import DOMAINS
+from acav_assets.contracts.domains import DOMAINS
 
 
 def load_references(folder: str | Path) -> dict[str, dict]:
@@ -115,3 +116,16 @@ def score_groups(references: dict[str, dict], predictions: dict[str, dict[str, s
     scores: dict[str, float | None] = {name: details.get(name) for name in GROUPS}
     scores["score"] = final_score(scores)
     return scores
+
+
+# One row per (system, MECAT-Caption group); group "score" is the final caption score (×100).
+MECAT_SCORES_SCHEMA = pa.schema([
+    pa.field("system", pa.string(), nullable=False), pa.field("group", pa.string(), nullable=False),
+    pa.field("facet", pa.string()), pa.field("n", pa.int64(), metadata={"unit": "clips"}),
+    pa.field("missing_predictions", pa.int64(), metadata={"unit": "clips"}),
+    pa.field("penalised", pa.int64(), metadata={"description": "predictions the fluency checker penalised"}),
+    pa.field("similarity", pa.float64(), metadata={"unit": "×100"}),
+    pa.field("discrimination", pa.float64(), metadata={"unit": "×100"}),
+    pa.field("date", pa.float64(), metadata={"unit": "×100", "description": "DATE score of the group"}),
+    pa.field("encoder", pa.string()), pa.field("fluency_checker", pa.string()), pa.field("references", pa.string()),
+])

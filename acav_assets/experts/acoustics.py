@@ -17,15 +17,16 @@ Conventions
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pyarrow as pa
-import pyloudnorm
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import get_window
 
+from acav_assets.experts.shard_runner import analyse_shard
+from acav_assets.experts.spec import DECODED, ExpertOutput, ExpertSpec, ShardInputs, ok_rows
+from acav_assets.io.mono_signal import integrated_loudness_lufs, validated_mono
 from acav_assets.io.table_fields import described_field as _field
 
 __all__ = ["ACOUSTIC_FIELDS", "measure_acoustics"]
@@ -93,7 +94,8 @@ def measure_acoustics(audio: np.ndarray, sample_rate: int = 16000) -> dict[str, 
     Far out-of-range input (|x| above ~1e154, whose power overflows float64) gets ``None``
     for every measure that overflowed instead of inf/NaN.
     """
-    x = _validated(audio, sample_rate)
+    # float64 keeps sums of squares and the dB maths exact enough for float32 input.
+    x = validated_mono(audio, sample_rate, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         mean_square = float(np.mean(np.square(x)))
         rms_dbfs = _power_dbfs(mean_square)
@@ -102,7 +104,7 @@ def measure_acoustics(audio: np.ndarray, sample_rate: int = 16000) -> dict[str, 
         measures = {
             "rms_dbfs": rms_dbfs,
             "peak_dbfs": max(20.0 * math.log10(peak), FLOOR_DBFS) if peak > 0 else FLOOR_DBFS,
-            "loudness_lufs": _loudness_lufs(x, sample_rate),
+            "loudness_lufs": integrated_loudness_lufs(x, sample_rate),
             "clipping_ratio": float(np.count_nonzero(np.abs(x) >= _CLIP_THRESHOLD)) / x.size,
             "silence_ratio": _silence_ratio(x, sample_rate),
             # Content measures mean nothing on a silent clip, which is mostly quantisation noise.
@@ -115,22 +117,6 @@ def measure_acoustics(audio: np.ndarray, sample_rate: int = 16000) -> dict[str, 
         key: None if isinstance(value, float) and not math.isfinite(value) else value
         for key, value in measures.items()
     }
-
-
-def _validated(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
-        raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")
-    x = np.asarray(audio)
-    if x.ndim != 1:
-        raise ValueError(f"audio must be 1-D mono, got shape {x.shape}")
-    if x.size == 0:
-        raise ValueError("audio is empty")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"audio must be float samples in [-1, 1], got dtype {x.dtype}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("audio contains NaN or infinite samples")
-    # float64 keeps sums of squares and the dB maths exact enough for float32 input.
-    return x.astype(np.float64, copy=False)
 
 
 def _power_dbfs(mean_square: float | np.ndarray) -> float | np.ndarray:
@@ -150,16 +136,6 @@ def _frame_power(x: np.ndarray, frame: int, hop: int) -> np.ndarray:
         return np.array([np.mean(np.square(x))])
     frames = sliding_window_view(x, frame)[::hop]
     return np.einsum("ij,ij->i", frames, frames) / frame
-
-
-def _loudness_lufs(x: np.ndarray, sample_rate: int) -> float | None:
-    meter = pyloudnorm.Meter(sample_rate)
-    if x.size < meter.block_size * sample_rate:  # BS.1770 needs one full 400 ms gating block
-        return None
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        lufs = float(meter.integrated_loudness(x))
-    return lufs if math.isfinite(lufs) else None
 
 
 def _silence_ratio(x: np.ndarray, sample_rate: int) -> float:
@@ -285,3 +261,40 @@ def _rt60_s(x: np.ndarray, sample_rate: int) -> float | None:
         return None
     rt60 = float(np.percentile(-60.0 / slope, _RT60_PERCENTILE))
     return max(rt60, RT60_FLOOR_S)
+
+
+# Plausible ranges of every acoustic measure, in the units of its schema field.
+ACOUSTIC_RANGES = {
+    "rms_dbfs": (-120.0, 3.02),  # AES17: a full-scale square wave reads +3.01 dBFS
+    "peak_dbfs": (-120.0, 0.0),
+    "loudness_lufs": (-120.0, 10.0),
+    "clipping_ratio": (0.0, 1.0),
+    "silence_ratio": (0.0, 1.0),
+    "snr_db": (-30.0, 150.0),
+    "bandwidth_hz": (0.0, 8000.0),
+    "rt60_s": (0.0, 30.0),
+}
+SUMMARY_MEASURES = ("rms_dbfs", "loudness_lufs", "snr_db", "bandwidth_hz", "rt60_s")
+
+
+def acoustics_of_shard(inputs: ShardInputs) -> ExpertOutput:
+    """Every decoded clip of a shard measured; the shard's medians for the asset's metadata."""
+    table = analyse_shard(inputs.audio, inputs.shard, ACOUSTIC_FIELDS, measure_acoustics, workers=inputs.workers,
+                          name="acoustics", log=inputs.log)
+    ok = ok_rows(table)
+    summary = {}
+    for name in SUMMARY_MEASURES:
+        values = [row[name] for row in ok if row[name] is not None]
+        if values:
+            summary[f"median_{name}"] = float(sorted(values)[len(values) // 2])
+    return ExpertOutput(table, summary)
+
+
+SPEC = ExpertSpec(
+    name="acoustics",
+    description="Content-unrelated acoustics of every decoded clip: level (dBFS), loudness (LUFS), clipping, "
+    "silence, SNR, effective bandwidth and a blind RT60 estimate.",
+    fields=tuple(ACOUSTIC_FIELDS), analyse=acoustics_of_shard, reads=("clips",), coverage=DECODED,
+    ranges=ACOUSTIC_RANGES, kinds=frozenset({"parquet", "numpy"}),
+    check="Schema, value ranges in their units, one row per decoded clip, failure rate.",
+)

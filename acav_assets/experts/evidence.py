@@ -7,9 +7,15 @@ other experts' results for that clip intact. This is what the caption synthesis 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 
 import pyarrow as pa
+
+from acav_assets.contracts.domains import STATUS_OK
+from acav_assets.experts.registry import EVIDENCE_EXPERTS
+from acav_assets.experts.spec import ExpertOutput, ShardInputs, ok_rows
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 
 CLIP_COLUMNS = (
     "key", "shard", "source_id", "start_s", "end_s", "duration_s", "title", "description", "tags",
@@ -62,3 +68,18 @@ def build_evidence(clips: pa.Table, experts: Mapping[str, pa.Table], routed: Map
         row["experts_failed"] = failed
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+def evidence_of_shard(inputs: ShardInputs) -> ExpertOutput:
+    """The shard's clips joined with every expert's table and the tagger's top labels."""
+    clips = inputs.read("clips", CLIPS_SCHEMA)
+    experts = {name: inputs.read(name) for name in EVIDENCE_EXPERTS}
+    top = inputs.read("tags").select(["key", "shard", "top_labels", "tagger", "status", "error"])
+    experts = {"acoustics": experts.pop("acoustics"), "tagging": top, **experts}
+    routed = {row["key"]: row["domain"] for row in ok_rows(experts["routing"])}
+    table = build_evidence(clips, experts, routed)
+    failures = Counter(name for names in table["experts_failed"].to_pylist() for name in names)
+    return ExpertOutput(table, {
+        "clips_decoded": sum(status == STATUS_OK for status in table["decode_status"].to_pylist()),
+        "expert_failures": dict(failures),
+    })

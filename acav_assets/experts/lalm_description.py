@@ -25,12 +25,16 @@ import logging
 import re
 import time
 import wave
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
+from acav_assets.experts.shard_runner import analyse_shard
+from acav_assets.experts.spec import DECODED, ExpertOutput, ExpertSpec, ShardInputs
+from acav_assets.io.openai_endpoint import OpenAIEndpoint
 from acav_assets.io.request_retries import RequestFailure as _Failure
 from acav_assets.io.request_retries import classify_request_error, retry_delay
 from acav_assets.io.table_fields import described_field
@@ -43,36 +47,24 @@ DEFAULT_PROMPT = (
     "Describe this audio clip in one or two sentences: the sound sources and events, any speech "
     "or music, and the recording environment. Only mention what can be heard."
 )
-STATUS_OK = "ok"
-STATUS_ERROR = "error"
 _MAX_ERROR_CHARS = 500
 _THINK_BLOCK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _THINK_CLOSE = "</think>"
 _THINK_OPEN = "<think>"
 
 
-@dataclass(frozen=True)
-class LalmConfig:
-    """Where and how to ask. ``max_retries`` counts retries after the first attempt."""
+@dataclass(frozen=True, kw_only=True)
+class LalmConfig(OpenAIEndpoint):
+    """The endpoint (:class:`OpenAIEndpoint`, its defaults suit one short reply) and what to ask it."""
 
-    base_url: str
-    model: str
-    api_key: str | None = field(default=None, repr=False)
     prompt: str = DEFAULT_PROMPT
     max_tokens: int = 200
     temperature: float = 0.0
-    timeout_s: float = 60.0
-    max_retries: int = 3
-    backoff_base_s: float = 1.0  # first retry waits about this long, doubling each time
-    backoff_max_s: float = 30.0  # cap on any wait, Retry-After included
 
     def __post_init__(self) -> None:
-        if not self.base_url or not self.model:
-            raise ValueError("LalmConfig needs a base_url and a model")
-        if self.max_retries < 0 or self.max_tokens < 1 or self.timeout_s <= 0:
-            raise ValueError("LalmConfig: max_retries >= 0, max_tokens >= 1 and timeout_s > 0 are required")
-        if self.backoff_base_s < 0 or self.backoff_max_s < 0:
-            raise ValueError("LalmConfig: backoff delays must not be negative")
+        super().__post_init__()
+        if self.max_tokens < 1:
+            raise ValueError("LalmConfig: max_tokens >= 1 is required")
 
 
 def encode_wav(audio: np.ndarray, sample_rate: int) -> bytes:
@@ -113,16 +105,7 @@ class LalmDescriber:
 
     def __init__(self, config: LalmConfig, client: Any = None) -> None:
         self.config = config
-        if client is None:
-            import openai
-
-            client = openai.OpenAI(
-                base_url=config.base_url,
-                api_key=config.api_key or "EMPTY",
-                timeout=config.timeout_s,
-                max_retries=0,  # retries are ours: counted, logged and bounded here
-            )
-        self._client = client
+        self._client = client if client is not None else config.openai_client()
         self._sleep = time.sleep
 
     def __repr__(self) -> str:
@@ -212,7 +195,7 @@ class LalmDescriber:
                 )
                 self._sleep(delay)
             except Exception as error:  # a bug here must not fail the shard either
-                row["lalm_error"] = self._redact(f"{type(error).__name__}: {error}")
+                row["lalm_error"] = self._redact(error_text(error))
                 return row
             else:
                 row["lalm_status"] = STATUS_OK
@@ -233,3 +216,38 @@ LALM_FIELDS: list[pa.Field] = [
     _field("lalm_attempts", pa.int32(), "Requests made for this clip, retries included.", unit="requests",
            nullable=False),
 ]
+
+
+def _describer(describer: LalmDescriber):
+    def describe(audio: np.ndarray, sample_rate: int) -> dict:
+        return describer.describe(audio, sample_rate)
+
+    return describe
+
+
+def lalm_of_shard(inputs: ShardInputs) -> ExpertOutput:
+    """Every decoded clip described by the endpoint (``inputs.model``, a :class:`LalmDescriber`),
+    or an empty table when no endpoint is configured."""
+    describer = inputs.model
+    if describer is None:
+        inputs.log.info("LALM baseline not configured (ACAV_LALM_BASE_URL unset): writing an empty table")
+        return ExpertOutput(pa.Table.from_pylist([], schema=SPEC.schema), {"enabled": False})
+    table = analyse_shard(inputs.audio, inputs.shard, LALM_FIELDS, _describer(describer), workers=inputs.workers,
+                          name="lalm", log=inputs.log)
+    # The describer reports its own per-clip status; lift it into the table's status column.
+    rows = table.to_pylist()
+    for row in rows:
+        if row["status"] == STATUS_OK and row["lalm_status"] != STATUS_OK:
+            row.update(status=STATUS_ERROR, error=row["lalm_error"])
+    return ExpertOutput(pa.Table.from_pylist(rows, schema=SPEC.schema), {"enabled": True, "model": describer.config.model})
+
+
+SPEC = ExpertSpec(
+    name="lalm_description",
+    description="Optional free-text description of each clip from an audio-language model behind an "
+    "OpenAI-compatible endpoint (ACAV_LALM_BASE_URL, ACAV_LALM_MODEL, ACAV_LALM_API_KEY). Off unless configured: "
+    "then the table is empty.",
+    fields=tuple(LALM_FIELDS), analyse=lalm_of_shard, reads=("clips",), coverage=DECODED,
+    model="lalm", pool="llm_api", optional=True,
+    check="Disabled: no rows. Enabled: one row per decoded clip, failures under the error rate.",
+)

@@ -25,11 +25,15 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 
 import pyarrow as pa
 
+from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
+from acav_assets.experts.spec import DECODED, ExpertOutput, ExpertSpec, ShardInputs
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.io.table_fields import described_field
 
 __all__ = [
@@ -326,3 +330,30 @@ METADATA_FIELDS: list[pa.Field] = [
     _field("has_metadata", pa.bool_(), "Whether any title, description or tag survived cleaning.",
            nullable=False),
 ]
+
+
+def metadata_of_shard(inputs: ShardInputs) -> ExpertOutput:
+    """Every decoded clip's source text cleaned; a clip whose text cannot be cleaned gets its reason."""
+    rows = []
+    for clip in inputs.read("clips", CLIPS_SCHEMA).to_pylist():
+        if clip["status"] != STATUS_OK:
+            continue
+        row = {"key": clip["key"], "shard": inputs.shard}
+        try:
+            row.update(analyse_metadata(clip["title"], clip["description"], clip["tags"]), status=STATUS_OK)
+        except Exception as error:  # recorded per clip
+            row.update(status=STATUS_ERROR, error=error_text(error))
+        rows.append(row)
+    table = pa.Table.from_pylist(rows, schema=SPEC.schema)
+    languages = Counter(row.get("language") for row in rows)
+    return ExpertOutput(table, {"languages": {str(k): v for k, v in languages.items()}})
+
+
+SPEC = ExpertSpec(
+    name="metadata",
+    description="Source titles, descriptions and tags normalised (entities, URLs, emoji, control characters, "
+    "whitespace), length-limited, language-tagged and marked untrusted.",
+    fields=tuple(METADATA_FIELDS), analyse=metadata_of_shard, reads=("clips",), coverage=DECODED,
+    ranges={"language_confidence": (0.0, 1.0)}, value_sets={"trusted": [False]},
+    check="One row per decoded clip, every row marked untrusted.",
+)

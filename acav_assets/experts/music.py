@@ -35,12 +35,17 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping
+from functools import partial
 
 import librosa
 import numpy as np
 import pyarrow as pa
-import pyloudnorm
 
+from acav_assets.experts.shard_runner import analyse_shard
+from acav_assets.experts.spec import ExpertOutput, ExpertSpec, ShardInputs, ok_rows
+from acav_assets.experts.tagging.audioset_ontology import load_ontology
+from acav_assets.experts.tagging.tag_table import label_mids_of
+from acav_assets.io.mono_signal import integrated_loudness_lufs, validated_mono
 from acav_assets.io.table_fields import described_field as _field
 
 __all__ = [
@@ -239,7 +244,7 @@ def analyse_music(
     x = _validated(audio, sample_rate)
     result: dict = {field.name: None for field in MUSIC_FIELDS}
     result["beat_times_s"] = []
-    result["loudness_lufs"] = _loudness_lufs(x, sample_rate)
+    result["loudness_lufs"] = integrated_loudness_lufs(x, sample_rate)
 
     analysable = x.size >= MIN_SECONDS * sample_rate and _rms_dbfs(x) >= SILENCE_DBFS
     if analysable:
@@ -297,15 +302,8 @@ def separate_vocals(audio: np.ndarray, sample_rate: int = 16000) -> tuple[np.nda
 
 
 def _validated(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    x = np.asarray(audio)
-    if x.ndim != 1:
-        raise ValueError(f"expected mono 1-D audio, got shape {x.shape}")
-    if not (isinstance(sample_rate, (int, np.integer)) and sample_rate >= 4000):
-        raise ValueError(f"sample_rate must be an integer >= 4000, got {sample_rate!r}")
-    x = x.astype(np.float32, copy=False)
-    if not np.all(np.isfinite(x)):
-        raise ValueError("audio contains NaN or infinite samples")
-    return x
+    """Float32 mono samples; empty clips and any numeric dtype pass, rates below 4 kHz do not."""
+    return validated_mono(audio, sample_rate, min_rate=4000, dtype=np.float32, allow_empty=True, floats_only=False)
 
 
 def _finite(value):
@@ -315,16 +313,6 @@ def _finite(value):
 def _rms_dbfs(x: np.ndarray) -> float:
     mean_square = float(np.mean(np.square(x, dtype=np.float64))) if x.size else 0.0
     return 10.0 * math.log10(2.0 * mean_square) if mean_square > 0 else -math.inf  # AES17
-
-
-def _loudness_lufs(x: np.ndarray, sample_rate: int) -> float | None:
-    meter = pyloudnorm.Meter(sample_rate)
-    if x.size < meter.block_size * sample_rate:  # BS.1770 needs one full 400 ms gating block
-        return None
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        lufs = float(meter.integrated_loudness(x.astype(np.float64)))
-    return lufs if math.isfinite(lufs) else None
 
 
 def _stft(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
@@ -557,3 +545,40 @@ def analyse_music_and_vocals(
             vocal_speech_seconds=speech.get("speech_seconds"),
         )
     return result
+
+
+def _music_of(vocals: Callable, audio: np.ndarray, sample_rate: int, tag_scores: dict) -> dict:
+    return analyse_music_and_vocals(audio, sample_rate, tag_scores=tag_scores, analyse_vocals=vocals)
+
+
+def music_of_shard(inputs: ShardInputs) -> ExpertOutput:
+    """Every clip routed with music analysed, with its tagger scores; sung words through the
+    speech models (``inputs.model`` is the speech expert's (vad, asr, gender))."""
+    from acav_assets.experts.speech.analysis import analyse_speech
+
+    keys = set(inputs.keys("music"))
+    tags_table = inputs.read("tags")
+    ontology = load_ontology()
+    names = [ontology.name(mid) for mid in label_mids_of(tags_table)]
+    clip_kwargs = {
+        row["key"]: {"tag_scores": dict(zip(names, row["clip_scores"]))} for row in ok_rows(tags_table) if row["key"] in keys
+    }
+    vad, asr, gender = inputs.model
+    vocals = partial(analyse_speech, vad=vad, asr=asr, gender=gender)
+    table = analyse_shard(inputs.audio, inputs.shard, MUSIC_FIELDS + VOCAL_FIELDS, partial(_music_of, vocals),
+                          keys=keys, clip_kwargs=clip_kwargs, workers=inputs.workers, name="music", log=inputs.log)
+    return ExpertOutput(table)
+
+
+SPEC = ExpertSpec(
+    name="music",
+    description="Music expert on clips routed to *M*: tempo and beat confidence, key and mode, loudness, "
+    "harmonic/percussive balance, vocal presence, genre/mood/instrument labels from the AudioSet music subtree; "
+    "sung words through the speech expert.",
+    fields=tuple(MUSIC_FIELDS + VOCAL_FIELDS), analyse=music_of_shard, reads=("routing", "tags"), coverage="music",
+    model="speech_models", pool="gpu",
+    ranges={"tempo_bpm": (30.0, 300.0), "beat_confidence": (0.0, 1.0), "key_confidence": (0.0, 1.0),
+            "harmonic_ratio": (0.0, 1.0), "percussive_ratio": (0.0, 1.0), "vocal_presence": (0.0, 1.0)},
+    value_sets={"musical_key": [*PITCH_CLASSES, None], "mode": ["major", "minor", None]},
+    check="One row per *M* clip; tempo 30-300 BPM, a key from the 12 pitch classes, ratios in [0, 1].",
+)

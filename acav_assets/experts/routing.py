@@ -11,16 +11,20 @@ time segments. A clip the acoustics expert found silent is ``000``.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
-from acav_assets.experts.tagging.audioset_ontology import CHANNEL_ENVIRONMENT_BACKGROUND, MUSIC, SILENCE, SPEECH, Ontology
+from acav_assets.contracts.domains import DOMAINS, PARTS, STATUS_ERROR, STATUS_OK, domain_code
+from acav_assets.experts.spec import TAGGED, ExpertOutput, ExpertSpec, ShardInputs, ok_rows
+from acav_assets.experts.tagging.tag_table import label_mids_of
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
+from acav_assets.io.markdown import Markdown
+from acav_assets.experts.tagging.audioset_ontology import CHANNEL_ENVIRONMENT_BACKGROUND, MUSIC, SILENCE, SPEECH, Ontology, load_ontology
 
-DOMAINS = ("000", "00A", "0M0", "0MA", "S00", "S0A", "SM0", "SMA")
-PARTS = ("speech", "music", "sound")
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def route_clip(
         active = per_window[part] >= limits[part]
         segments[part] = merge_windows(active, np.asarray(window_starts), np.asarray(window_ends))
         present[part] = not is_silent and int(active.sum()) >= thresholds.min_windows
-    domain = ("S" if present["speech"] else "0") + ("M" if present["music"] else "0") + ("A" if present["sound"] else "0")
+    domain = domain_code(present["speech"], present["music"], present["sound"])
     scores = {part: float(per_window[part].max()) if len(per_window[part]) else 0.0 for part in PARTS}
     return Route(domain=domain, scores=scores, segments=segments)
 
@@ -154,3 +158,52 @@ def route_row(tags: dict, groups: ContentGroups, thresholds: RoutingThresholds, 
         row[f"{part}_score"] = route.scores[part]
         row[f"{part}_segments"] = [list(s) for s in route.segments[part]]
     return row
+
+
+def thresholds_from(settings) -> RoutingThresholds:
+    """The run's thresholds (ACAV_SPEECH_THRESHOLD, ACAV_MUSIC_THRESHOLD, ACAV_SOUND_THRESHOLD)."""
+    defaults = RoutingThresholds()
+    return RoutingThresholds(settings.get("speech_threshold", defaults.speech),
+                             settings.get("music_threshold", defaults.music),
+                             settings.get("sound_threshold", defaults.sound))
+
+
+def routing_of_shard(inputs: ShardInputs) -> ExpertOutput:
+    """Route every tagged clip; compare with the domains recorded in the manifest."""
+    tags_table = inputs.read("tags")
+    silent = {row["key"]: bool(row["is_silent"]) for row in ok_rows(inputs.read("acoustics"))}
+    clips = inputs.read("clips", CLIPS_SCHEMA)
+    recorded = dict(zip(clips["key"].to_pylist(), clips["domain"].to_pylist()))
+    groups = ContentGroups.from_labels(label_mids_of(tags_table), load_ontology())
+    thresholds = thresholds_from(inputs.settings)
+    rows = []
+    for row in tags_table.to_pylist():
+        out = {"key": row["key"], "shard": inputs.shard, "recorded_domain": recorded.get(row["key"])}
+        if row["status"] != STATUS_OK:
+            out.update(status=STATUS_ERROR, error=f"no tags: {row['error']}")
+        else:
+            out.update(route_row(row, groups, thresholds, silent.get(row["key"], False)), status=STATUS_OK)
+        rows.append(out)
+    table = pa.Table.from_pylist(rows, schema=SPEC.schema)
+    routed = [row for row in rows if row["status"] == STATUS_OK]
+    matrix, agreement = confusion_matrix([r["recorded_domain"] for r in routed], [r["domain"] for r in routed])
+    summary = {
+        "domains": dict(sorted(Counter(r["domain"] for r in routed).items())),
+        "thresholds": dict(thresholds.__dict__),
+        "confusion_matrix": Markdown(confusion_markdown(matrix)),
+    }
+    if agreement is not None:
+        summary["agreement_with_recorded_domain"] = agreement
+        inputs.log.info("routing agrees with the recorded domain on %.1f %% of clips", 100 * agreement)
+    return ExpertOutput(table, summary)
+
+
+SPEC = ExpertSpec(
+    name="routing",
+    description="Each clip's domain (000 00A 0M0 0MA S00 S0A SM0 SMA) from the Speech, Music and other-sound "
+    "subtrees of the AudioSet ontology, with per-part time segments. The metadata compares it with the domain "
+    "recorded in the manifest.",
+    fields=tuple(ROUTING_FIELDS), analyse=routing_of_shard, reads=("tags", "acoustics"), coverage=TAGGED,
+    ranges={f"{part}_score": (0.0, 1.0) for part in PARTS}, value_sets={"domain": list(DOMAINS)},
+    check="One row per tagged clip, a domain from the 8, part scores in [0, 1].",
+)

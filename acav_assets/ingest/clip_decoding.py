@@ -6,22 +6,22 @@ A clip that cannot be decoded is recorded with its reason; it never stops the ot
 from __future__ import annotations
 
 import logging
-import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import pyarrow as pa
 
+from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
 from acav_assets.io.audio_decoding import TARGET_RATE, AudioDecodeError, decode_clip
 from acav_assets.io.audio_shards import AudioShardWriter, EncodedClip, encode_flac
+from acav_assets.io.markdown import Markdown, rows_table
+from acav_assets.io.progress import ShardProgress
 from acav_assets.ingest.manifests import PLANNED_CLIP_SCHEMA
 
 logger = logging.getLogger(__name__)
 
-STATUS_OK = "ok"
-STATUS_ERROR = "error"
 # Shorter decoded audio carries nothing an expert can use (a window cut at the very end of a file).
 MIN_DECODED_SECONDS = 0.1
 
@@ -70,7 +70,7 @@ def _decode_one(planned: dict) -> tuple[dict, EncodedClip | None]:
         row.update(status=STATUS_ERROR, error_kind=error.kind, error=error.message)
         return row, None
     except Exception as error:  # a decoder bug on one file must not sink the shard
-        row.update(status=STATUS_ERROR, error_kind="decoder_exception", error=f"{type(error).__name__}: {error}")
+        row.update(status=STATUS_ERROR, error_kind="decoder_exception", error=error_text(error))
         return row, None
     row.update(
         duration_s=decoded.duration,
@@ -94,9 +94,7 @@ def decode_shard(
 ) -> pa.Table:
     """Decode the clips planned for one shard into ``audio_url`` and return the clips table."""
     rows: list[dict] = []
-    started = last_report = time.monotonic()
-    audio_seconds = 0.0
-    total = plan.num_rows
+    progress = ShardProgress("decoding", total=plan.num_rows, log=log, every_s=progress_every_s)
     with AudioShardWriter(audio_url) as writer:
         for row, encoded in bounded_map(_decode_one, plan.to_pylist(), workers):
             if encoded is not None and row["duration_s"] < min_clip_seconds:
@@ -109,20 +107,30 @@ def decode_shard(
             if encoded is not None:
                 writer.add(row["key"], encoded, {"key": row["key"], "source": row["source"],
                                                  "start_s": row["start_s"], "end_s": row["end_s"]})
-                audio_seconds += row["duration_s"]
             else:
                 log.warning("clip %s skipped: %s: %s", row["key"], row["error_kind"], row["error"])
             rows.append(row)
-            now = time.monotonic()
-            if now - last_report >= progress_every_s:
-                last_report = now
-                log.info(
-                    "decoded %d/%d clips, %.0f s of audio, %.1f audio-s per s",
-                    len(rows), total, audio_seconds, audio_seconds / (now - started),
-                )
-    elapsed = max(time.monotonic() - started, 1e-9)
-    log.info(
-        "decoded %d clips (%d failed), %.0f s of audio in %.1f s (%.1f audio-s per s)",
-        total, sum(r["status"] != STATUS_OK for r in rows), audio_seconds, elapsed, audio_seconds / elapsed,
-    )
+            progress.add(row["duration_s"] if encoded is not None else 0.0)  # the rate of audio stored
+    progress.finish(failed=sum(row["status"] != STATUS_OK for row in rows))
     return pa.Table.from_pylist(rows, schema=CLIPS_SCHEMA)
+
+
+def decode_summary(table: pa.Table, failures_shown: int = 50) -> dict:
+    """What a decoded shard holds: clips ok and failed, why they failed, hours, and the failed
+    clips as a Markdown table."""
+    rows = table.to_pylist()
+    ok = [row for row in rows if row["status"] == STATUS_OK]
+    failed = [row for row in rows if row["status"] != STATUS_OK]
+    failures = Markdown("No failed clips.")
+    if failed:
+        lines = [(row["key"], f"{row.get('error_kind') or ''} {row['error']}".strip()) for row in failed[:failures_shown]]
+        if len(failed) > failures_shown:
+            lines.append(("…", f"{len(failed) - failures_shown} more"))
+        failures = Markdown(rows_table(["key", "reason"], lines))
+    return {
+        "clips_ok": len(ok),
+        "clips_failed": len(failed),
+        "failure_reasons": dict(Counter(row["error_kind"] for row in failed)),
+        "audio_hours": round(sum(row["duration_s"] for row in ok) / 3600, 4),
+        "failed_clips": failures,
+    }

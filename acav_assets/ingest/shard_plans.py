@@ -10,12 +10,12 @@ import logging
 
 import pyarrow as pa
 
+from acav_assets.contracts.layout import DataLayout
 from acav_assets.io import storage
 from acav_assets.io.audio_decoding import probe_duration
 from acav_assets.ingest.manifests import PLANNED_CLIP_SCHEMA, plan_clips, read_manifest, shard_prefix, split_into_shards
 
 logger = logging.getLogger(__name__)
-PLANS_ASSET = "shard_plans"
 
 
 def plan_shards(
@@ -31,7 +31,7 @@ def store_shard_plans(shards: dict[str, pa.Table], data_root: str, log: logging.
     """Write plans that are new or changed; returns the names of the shards written."""
     written = []
     for name, table in shards.items():
-        url = storage.asset_url(data_root, PLANS_ASSET, name)
+        url = DataLayout(data_root).shard_plan(name)
         if storage.exists(url) and storage.read_table(url, PLANNED_CLIP_SCHEMA).equals(table):
             continue
         storage.write_table(table, url)
@@ -41,7 +41,7 @@ def store_shard_plans(shards: dict[str, pa.Table], data_root: str, log: logging.
 
 
 def load_shard_plan(data_root: str, shard: str) -> pa.Table:
-    url = storage.asset_url(data_root, PLANS_ASSET, shard)
+    url = DataLayout(data_root).shard_plan(shard)
     if not storage.exists(url):
         raise FileNotFoundError(
             f"no plan for shard {shard!r} at {url}: register its manifest with `acav-assets register`"

@@ -9,6 +9,8 @@ import random
 from datetime import datetime, timezone
 from typing import Any
 
+from acav_assets.contracts.domains import error_text
+
 
 def retry_after_seconds(headers: Any) -> float | None:
     """Seconds from ``retry-after-ms`` / ``Retry-After`` (seconds or an HTTP date), if any."""
@@ -68,7 +70,7 @@ def classify_request_error(error: Exception, timeout_s: float) -> RequestFailure
         retryable = status in RETRYABLE_STATUS or status >= 500
         retry_after = retry_after_seconds(getattr(error.response, "headers", None)) if retryable else None
         return RequestFailure(f"HTTP {status}: {message}", retryable=retryable, retry_after_s=retry_after)
-    return RequestFailure(f"{type(error).__name__}: {error}", retryable=False)
+    return RequestFailure(error_text(error), retryable=False)
 
 
 def retry_delay(retry: int, failure: RequestFailure, base_s: float, max_s: float) -> float:

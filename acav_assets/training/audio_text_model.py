@@ -25,7 +25,7 @@ from torch import nn
 DASHENG_BASE_MODEL_ID = "mispeech/dasheng-base"
 # No hub access where this was written, so no commit to name here: a run without
 # ``encoder_revision`` loads "main" once and its saved run config is pinned to the commit loaded
-# (caption_training.pin_revisions); resumes, captions and probes then use exactly those weights.
+# (model_assembly.pin_revisions); resumes, captions and probes then use exactly those weights.
 DASHENG_BASE_REVISION = "main"
 DASHENG_FRAME_RATE = 25.0  # 40 ms frames
 QWEN3_MODEL_ID = "Qwen/Qwen3-0.6B"

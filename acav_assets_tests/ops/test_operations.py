@@ -11,6 +11,7 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
+from acav_assets.contracts.layout import DataLayout
 from acav_assets.io import storage
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
@@ -91,7 +92,7 @@ def test_per_shard_dependencies_follow_the_graph(defs):
 
 def write_outputs(root: Path, shard: str, assets: list[str], mtime: float) -> None:
     for asset in assets:
-        url = storage.asset_url(str(root), asset, shard)
+        url = DataLayout(str(root)).table(asset, shard)
         storage.write_table(pa.table({"key": [shard]}), url)
         os.utime(url, (mtime, mtime))
 

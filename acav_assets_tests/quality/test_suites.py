@@ -2,7 +2,8 @@ import pyarrow as pa
 
 from acav_assets.quality import suites as quality_checks
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
-from acav_assets.defs.assets import ACOUSTICS_SCHEMA
+from acav_assets.experts.acoustics import ACOUSTIC_RANGES
+from acav_assets.experts.acoustics import SPEC as ACOUSTICS
 from acav_assets_tests.stats.test_sql_runner import clip_rows
 
 
@@ -47,10 +48,10 @@ def test_acoustics_ranges_and_coverage():
     row = {"key": "a", "shard": "s", "rms_dbfs": -20.0, "peak_dbfs": -3.0, "loudness_lufs": -23.0,
            "clipping_ratio": 0.0, "silence_ratio": 0.1, "snr_db": 30.0, "bandwidth_hz": 7000.0, "rt60_s": 0.3,
            "is_silent": False, "status": "ok", "error": None}
-    good = pa.Table.from_pylist([row, dict(row, key="b")], schema=ACOUSTICS_SCHEMA)
-    assert quality_checks.check_acoustics(good, ACOUSTICS_SCHEMA, ["a", "b"], 0.1).success
-    bad = pa.Table.from_pylist([row, dict(row, key="b", peak_dbfs=6.0)], schema=ACOUSTICS_SCHEMA)
-    report = quality_checks.check_acoustics(bad, ACOUSTICS_SCHEMA, ["a", "b", "c"], 0.1)
+    good = pa.Table.from_pylist([row, dict(row, key="b")], schema=ACOUSTICS.schema)
+    assert quality_checks.check_expert("acoustics", good, ACOUSTICS.schema, ["a", "b"], 0.1, ranges=ACOUSTIC_RANGES).success
+    bad = pa.Table.from_pylist([row, dict(row, key="b", peak_dbfs=6.0)], schema=ACOUSTICS.schema)
+    report = quality_checks.check_expert("acoustics", bad, ACOUSTICS.schema, ["a", "b", "c"], 0.1, ranges=ACOUSTIC_RANGES)
     failed = {(f.expectation, f.column): f.offending_keys for f in report.failures}
     assert failed[("expect_column_values_to_be_between", "peak_dbfs")] == ("b",)
     assert ("expect_table_row_count_to_equal", None) in failed  # clip c has no acoustics row

@@ -1,11 +1,11 @@
 import pyarrow as pa
 import pytest
 
+from acav_assets.contracts.layout import DataLayout
 from acav_assets.stats import sql_runner as sql_models
 from acav_assets.io import storage
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
-from acav_assets.defs.assets import ACOUSTICS_SCHEMA, CAPTION_TOKENS_SCHEMA, COMPARISON_SCHEMA, MECAT_SCORES_SCHEMA, ROUTING_SCHEMA
-from acav_assets.defs.resources import SQL_MODELS_DIR
+from acav_assets.stats.warehouse import SQL_MODELS_DIR, sources
 
 
 def clip_rows(shard: str, statuses: list[str]) -> pa.Table:
@@ -21,17 +21,6 @@ def clip_rows(shard: str, statuses: list[str]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=CLIPS_SCHEMA)
 
 
-def sources(root: str) -> dict:
-    return {
-        "clips": sql_models.Source(storage.asset_glob(root, "clips"), CLIPS_SCHEMA),
-        "acoustics": sql_models.Source(storage.asset_glob(root, "acoustics"), ACOUSTICS_SCHEMA),
-        "routing": sql_models.Source(storage.asset_glob(root, "routing"), ROUTING_SCHEMA),
-        "caption_tokens": sql_models.Source(storage.asset_glob(root, "caption_tokens"), CAPTION_TOKENS_SCHEMA),
-        "dataset_comparison": sql_models.Source(storage.asset_glob(root, "dataset_comparison"), COMPARISON_SCHEMA),
-        "mecat_caption_scores": sql_models.Source(storage.asset_glob(root, "mecat_caption_scores"), MECAT_SCORES_SCHEMA),
-    }
-
-
 def test_models_build_in_dependency_order():
     models = sql_models.load_models(SQL_MODELS_DIR)
     order = sql_models.build_order(models)
@@ -41,10 +30,10 @@ def test_models_build_in_dependency_order():
 
 def test_statistics_over_parquet_and_rebuild_from_scratch(tmp_path):
     root = str(tmp_path / "data")
-    storage.write_table(clip_rows("s0", ["ok", "ok", "error"]), storage.asset_url(root, "clips", "s0"))
-    storage.write_table(clip_rows("s1", ["ok"] * 4), storage.asset_url(root, "clips", "s1"))
+    storage.write_table(clip_rows("s0", ["ok", "ok", "error"]), DataLayout(root).table("clips", "s0"))
+    storage.write_table(clip_rows("s1", ["ok"] * 4), DataLayout(root).table("clips", "s1"))
     database = str(tmp_path / "warehouse.duckdb")
-    sql_models.build(SQL_MODELS_DIR, database, sources(root), {"dataset_name": "test"})
+    sql_models.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
     stats = sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
     assert (stats["dataset"], stats["samples"], stats["clips_planned"], stats["clips_error"], stats["shards"]) == (
         "test", 6, 7, 1, 2,
@@ -55,7 +44,7 @@ def test_statistics_over_parquet_and_rebuild_from_scratch(tmp_path):
     assert shards == [{"shard": "s0", "clips_ok": 2, "clips_error": 1}, {"shard": "s1", "clips_ok": 4, "clips_error": 0}]
     # The DuckDB file is derived: delete it and the same statistics come back.
     (tmp_path / "warehouse.duckdb").unlink()
-    sql_models.build(SQL_MODELS_DIR, database, sources(root), {"dataset_name": "test"})
+    sql_models.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
     assert sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0] == stats
 
 
@@ -88,7 +77,7 @@ def test_unique_tokens_and_facet_statistics(tmp_path):
     import pyarrow as pa
 
     root = str(tmp_path / "data")
-    storage.write_table(clip_rows("s0", ["ok"]), storage.asset_url(root, "clips", "s0"))
+    storage.write_table(clip_rows("s0", ["ok"]), DataLayout(root).table("clips", "s0"))
     rows = [
         {"key": "k1", "shard": "s0", "facet": "long", "variant": 0, "text": "a dog", "absent": False, "words": 2,
          "token_ids": [1, 2]},
@@ -100,9 +89,9 @@ def test_unique_tokens_and_facet_statistics(tmp_path):
          "token_ids": [7]},
     ]
     storage.write_table(pa.Table.from_pylist(rows, schema=CAPTION_TOKENS_SCHEMA),
-                        storage.asset_url(root, "caption_tokens", "s0"))
+                        DataLayout(root).table("caption_tokens", "s0"))
     database = str(tmp_path / "warehouse.duckdb")
-    sql_models.build(SQL_MODELS_DIR, database, sources(root), {"dataset_name": "test"})
+    sql_models.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
     stats = sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
     assert (stats["captioned_samples"], stats["captions"], stats["unique_tokens"]) == (2, 3, 4)  # 99 is absent
     facets = {r["facet"]: r for r in sql_models.query(database, "SELECT * FROM caption_stats").to_pylist()}

@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from acav_assets.io.markdown import markdown_table
 from acav_assets_tests.reference_data import MECAT_CAPTIONS
 from acav_assets.stats.caption_corpora import CAPTION_SCHEMA, read_acav_jsonl
 from acav_assets.io.storage import sha256_file
@@ -16,7 +17,6 @@ from acav_assets.stats.token_stats import (
     dataset_statistics,
     facet_statistics,
     load_qwen3_tokenizer,
-    markdown_table,
     qwen3_tokenizer_path,
     token_id_table,
 )

@@ -9,23 +9,12 @@ import pytest
 import torch
 
 from acav_assets.captions.schema import FACETS
-from acav_assets.training.caption_training import (
-    FACET_PROMPTS,
-    Example,
-    TrainingConfig,
-    build_model,
-    caption_targets,
-    generate_texts,
-    latest_checkpoint,
-    length_aware_batches,
-    load_run_file,
-    load_trained_model,
-    make_optimizer,
-    predict_captions,
-    train,
-    warmup_cosine,
-    write_prediction_csvs,
-)
+from acav_assets.training.checkpoints import latest_checkpoint
+from acav_assets.training.config import FACET_PROMPTS, TrainingConfig, load_run_file
+from acav_assets.training.examples import Example, caption_targets, length_aware_batches
+from acav_assets.training.generation import generate_texts, predict_captions, write_prediction_csvs
+from acav_assets.training.loop import make_optimizer, train, warmup_cosine
+from acav_assets.training.model_assembly import build_model, load_trained_model
 from acav_assets_tests.tiny_audio_models import (
     VOICE_RANGES,
     release_captions,
@@ -122,7 +111,7 @@ def test_regimes_train_the_right_parts(tiny):
 
 
 def test_unpinned_hub_models_are_pinned_to_the_commit_loaded(tiny):
-    from acav_assets.training.caption_training import pin_revisions
+    from acav_assets.training.model_assembly import pin_revisions
 
     model = build_model(tiny_config(tiny))
     assert pin_revisions(tiny_config(tiny), model) == tiny_config(tiny)  # local folders: nothing to pin

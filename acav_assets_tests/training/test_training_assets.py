@@ -93,7 +93,7 @@ def test_a_run_without_a_run_file_fails_with_the_command_to_add_it(tmp_path):
 
 
 def test_training_out_of_process_through_dagster_pipes(data_root):
-    """ACAV_TRAINING_LAUNCHER runs `-m acav_assets.training.caption_training` as a separate process (here
+    """ACAV_TRAINING_LAUNCHER runs `-m acav_assets.defs.training_pipes_entry` as a separate process (here
     plain `python`; `accelerate launch ...` on a GPU machine): its log lines reach the Dagster
     run, its reported metadata comes back, and the checkpoint is the same kind as in process."""
     with dg.instance_for_test() as instance:

@@ -8,7 +8,7 @@ so the features do not depend on the device's FFT: float32 FFTs move the log pow
 below a pure tone's peak by up to 0.25 % of the feature range, differently on the CPU and in cuFFT.
 
 :func:`front_end_for` picks the one matching an extractor (AST and CED are known), or ``None``.
-:class:`~acav_assets.experts.tagging.taggers.HubAudioTagger` uses it only after checking on its first batch that
+:class:`~acav_assets.experts.tagging.hub_tagger.HubAudioTagger` uses it only after checking on its first batch that
 it reproduces the model's own extractor, and otherwise keeps the extractor.
 """
 

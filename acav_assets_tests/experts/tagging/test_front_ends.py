@@ -9,7 +9,7 @@ import torch
 from transformers import ASTFeatureExtractor
 
 from acav_assets.experts.tagging import front_ends
-from acav_assets.experts.tagging.taggers import FRONT_END_TOLERANCE
+from acav_assets.experts.tagging.hub_tagger import FRONT_END_TOLERANCE
 
 RATE = 16_000
 

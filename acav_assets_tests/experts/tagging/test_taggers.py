@@ -19,23 +19,14 @@ import numpy as np
 import pytest
 
 from acav_assets_tests.reference_data import REPO_ROOT
-from acav_assets.experts.tagging import taggers
+from acav_assets.experts.tagging import hub_tagger
 from acav_assets.io.audio_decoding import decode_clip
 from acav_assets.experts.tagging.audioset_ontology import AUDIOSET_527, MUSIC, SILENCE, SPEECH, load_audioset_527, load_ontology
-from acav_assets.experts.tagging.taggers import (
-    TAGGER_MODEL_ENV,
-    AudioTagger,
-    HubAudioTagger,
-    TaggerModelUnavailable,
-    YamnetTagger,
-    _patch_starts,
-    _yamnet_mel_matrix,
-    label_mids_from_names,
-    split_windows,
-    tag_clip,
-    tag_clips,
-    yamnet_log_mel,
-)
+from acav_assets.experts.tagging.hub_tagger import TAGGER_MODEL_ENV, HubAudioTagger, label_mids_from_names
+from acav_assets.experts.tagging.tagger_protocol import AudioTagger, TaggerModelUnavailable
+from acav_assets.experts.tagging.windows import split_windows, tag_clip, tag_clips
+from acav_assets.experts.tagging.yamnet_front_end import _patch_starts, _yamnet_mel_matrix, yamnet_log_mel
+from acav_assets.experts.tagging.yamnet_tagger import YamnetTagger
 
 RATE = 16_000
 DEMO = REPO_ROOT / "acav_assets" / "demo_corpus"
@@ -335,7 +326,7 @@ def test_hub_tagger_keeps_the_extractor_when_the_front_end_disagrees(tiny_ast, c
     tagger = HubAudioTagger.from_pretrained(tiny_ast, device="cpu")
     tagger.feature_extractor.mean += 5.0  # the front end kept the settings it was built with
     window = (0.1 * np.random.default_rng(4).standard_normal(32000)).astype(np.float32)
-    with caplog.at_level("WARNING", logger="acav_assets.experts.tagging.taggers"):
+    with caplog.at_level("WARNING", logger="acav_assets.experts.tagging.hub_tagger"):
         scores = tagger.predict([window])
     assert tagger.front_end == "extractor"
     assert "differs from its feature extractor" in caplog.text
@@ -370,10 +361,10 @@ def test_hub_tagger_from_the_environment_variable(tiny_ast, monkeypatch):
 
 
 def test_missing_hub_model_says_how_to_get_it(monkeypatch, tmp_path):
-    assert taggers.CED_BASE_MODEL_ID == "mispeech/ced-base"
+    assert hub_tagger.CED_BASE_MODEL_ID == "mispeech/ced-base"
     # A hub id that is certainly not cached stands in for CED-Base (which might be cached on
     # a developer's machine); the hub is off (HF_HUB_OFFLINE=1), as on the build machines.
-    monkeypatch.setattr(taggers, "CED_BASE_MODEL_ID", "acav-assets-test/not-a-cached-model")
+    monkeypatch.setattr(hub_tagger, "CED_BASE_MODEL_ID", "acav-assets-test/not-a-cached-model")
     monkeypatch.delenv(TAGGER_MODEL_ENV, raising=False)
     with pytest.raises(TaggerModelUnavailable) as caught:
         HubAudioTagger.for_paper(device="cpu")

@@ -1,0 +1,92 @@
+"""Stage 4, curation and release: the captions one can trust, every drop explained, and the
+published files written from them."""
+
+import dagster as dg
+
+from acav_assets.captions.schema import FACETS
+from acav_assets.captions.table import CAPTIONS_SCHEMA
+from acav_assets.curation.filters import packaged_minilm
+from acav_assets.curation.release import publish, round_trip_problems
+from acav_assets.curation.shard_curation import DROP_REASONS, curate_shard
+from acav_assets.defs.captions import captions
+from acav_assets.defs.metadata import check_result, column_schema, metadata
+from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.policies import PER_SHARD, ROLL_UP
+from acav_assets.defs.resources import AcavSettings
+from acav_assets.io import storage
+from acav_assets.quality.suites import check_accounting
+from acav_assets.stats.token_stats import caption_token_rows
+
+
+@dg.asset(
+    partitions_def=shard_partitions, group_name="curation", **PER_SHARD, deps=[captions], kinds={"parquet"},
+    description="Captions that pass every filter (confidence, domain consistency, caption-evidence "
+    "consistency under all-MiniLM-L6-v2, exact and near duplicates, decontamination list); every "
+    "dropped clip is in curation_drops with its reason.",
+)
+def curated_captions(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    shard, layout = context.partition_key, settings.layout
+    rows = storage.read_table(layout.table("captions", shard)).to_pylist()
+    evidence = storage.read_table(layout.table("evidence", shard)).to_pylist()
+    kept, drops, summary = curate_shard(rows, evidence, packaged_minilm(), settings.decontamination_list)
+    storage.write_table(kept, layout.table("curated_captions", shard))
+    storage.write_table(drops, layout.table("curation_drops", shard))
+    context.log.info("curation: kept %d of %d clips; dropped %s", kept.num_rows, len(rows), summary["drop_reasons"])
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": kept.num_rows, "dagster/column_schema": column_schema(CAPTIONS_SCHEMA),
+        **metadata(summary)})
+
+
+@dg.asset_check(asset=curated_captions, blocking=True, partitions_def=shard_partitions)
+def curation_accounts_for_every_clip(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
+    """Kept and dropped clips together are exactly the captioned clips; every drop has a known reason."""
+    layout, shard = settings.layout, context.partition_key
+    drops = storage.read_table(layout.table("curation_drops", shard))
+    return check_result(check_accounting(
+        kept=storage.read_table(layout.table("curated_captions", shard))["key"].to_pylist(),
+        dropped=drops["key"].to_pylist(), reasons=drops["reason"].to_pylist(),
+        captioned=storage.read_table(layout.table("captions", shard))["key"].to_pylist(),
+        known_reasons=list(DROP_REASONS)))
+
+
+@dg.asset(
+    partitions_def=shard_partitions, group_name="curation", **PER_SHARD, deps=[curated_captions], kinds={"parquet"},
+    description="Every curated caption variant with its Qwen3 token ids (the exact Qwen3 tokenizer, "
+    "batched); DuckDB counts unique tokens over these (dataset_stats, caption_stats).",
+)
+def caption_tokens(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    shard, layout = context.partition_key, settings.layout
+    curated = storage.read_table(layout.table("curated_captions", shard)).to_pylist()
+    table = caption_token_rows(curated, shard, FACETS)
+    storage.write_table(table, layout.table("caption_tokens", shard))
+    tokens = sum(len(ids) for ids in table["token_ids"].to_pylist())
+    return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "tokens": tokens})
+
+
+@dg.asset(
+    group_name="release", deps=[curated_captions], kinds={"json", "parquet", "webdataset"}, **ROLL_UP,
+    description="The published layout: {domain}.jsonl.gz per domain (ACAVCaps lines), qa.jsonl.gz "
+    "(MECAT-QA lines), captions.parquet (loads with `datasets`), and WebDataset shards (flac + json) "
+    "for training, with plots of the release in the metadata.",
+)
+def release(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    try:
+        summary = publish(settings.layout, log=context.log)
+    except ValueError as error:  # an object-store root: the release is written to a local folder
+        raise dg.Failure(str(error), allow_retries=False) from error
+    return dg.MaterializeResult(metadata={**metadata(summary), "folder": dg.MetadataValue.path(summary["folder"])})
+
+
+@dg.asset_check(asset=release, blocking=True)
+def release_round_trip(settings: AcavSettings) -> dg.AssetCheckResult:
+    """Reading the published files back gives exactly the curated captions (000 clips excluded)."""
+    problems = round_trip_problems(settings.layout)
+    passed = not any(problems.values())
+    return dg.AssetCheckResult(
+        passed=passed,
+        description="release matches the curated captions" if passed else
+        f"missing {problems['missing'][:20]}, unexpected {problems['unexpected'][:20]}, "
+        f"different {problems['different'][:20]}",
+        metadata={"missing": len(problems["missing"]), "unexpected": len(problems["unexpected"]),
+                  "different": len(problems["different"])},
+    )

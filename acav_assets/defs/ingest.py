@@ -1,0 +1,43 @@
+"""Stage 1, ingest: each planned clip of a shard decoded once into the shard's audio tar and the
+``clips`` table, with its blocking check."""
+
+import dagster as dg
+
+from acav_assets.defs.metadata import check_result, metadata, table_metadata
+from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.policies import PER_SHARD
+from acav_assets.defs.resources import AcavSettings
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA, MIN_DECODED_SECONDS, decode_shard, decode_summary
+from acav_assets.ingest.shard_plans import load_shard_plan
+from acav_assets.io import storage
+from acav_assets.quality.suites import check_clips
+
+
+@dg.asset(
+    partitions_def=shard_partitions,
+    group_name="ingest",
+    **PER_SHARD,
+    kinds={"parquet", "webdataset"},
+    description="Each planned clip decoded once to 16 kHz mono FLAC in a WebDataset tar, with its "
+    "provenance, checksum and decode status in Parquet.",
+)
+def clips(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    shard, layout = context.partition_key, settings.layout
+    plan = load_shard_plan(settings.data_root, shard)
+    context.log.info("decoding %d clips of shard %s", plan.num_rows, shard)
+    table = decode_shard(plan, layout.audio_tar(shard), workers=settings.workers, log=context.log)
+    storage.write_table(table, layout.table("clips", shard))
+    return dg.MaterializeResult(metadata={
+        **table_metadata(table, layout.table("clips", shard), CLIPS_SCHEMA),
+        **metadata(decode_summary(table)),
+        "audio_tar": dg.MetadataValue.path(layout.audio_tar(shard)),
+    })
+
+
+@dg.asset_check(asset=clips, blocking=True, partitions_def=shard_partitions)
+def clips_quality(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
+    """Schema, unique keys, 16 kHz, durations within limits, every failure explained, failure
+    rate at most `max_error_rate`."""
+    table = storage.read_table(settings.layout.table("clips", context.partition_key))
+    return check_result(check_clips(table, CLIPS_SCHEMA, MIN_DECODED_SECONDS, settings.max_clip_seconds,
+                                    settings.max_error_rate))

@@ -1,0 +1,53 @@
+"""Turning the core's results into what the Dagster UI shows: column schemas, check results,
+and asset metadata (Markdown as Markdown, paths as paths)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+from acav_assets.io.markdown import Markdown
+from acav_assets.quality.suites import QualityReport
+
+
+def column_schema(schema: pa.Schema) -> dg.TableSchema:
+    """The Parquet schema, with units, as Dagster shows it on the asset page."""
+    columns = []
+    for f in schema:
+        meta = {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
+        text = " ".join(filter(None, [meta.get("description"), f"[{meta['unit']}]" if "unit" in meta else None]))
+        columns.append(dg.TableColumn(f.name, str(f.type), description=text or None))
+    return dg.TableSchema(columns=columns)
+
+
+def metadata(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A core summary as asset metadata: Markdown values render as Markdown."""
+    return {name: dg.MetadataValue.md(value) if isinstance(value, Markdown) else value
+            for name, value in values.items()}
+
+
+def table_metadata(table: pa.Table, url: str, schema: pa.Schema | None = None) -> dict[str, Any]:
+    """Row count, column schema and location of a Parquet table just written."""
+    return {
+        "dagster/row_count": table.num_rows,
+        "dagster/column_schema": column_schema(schema if schema is not None else table.schema),
+        "parquet": dg.MetadataValue.path(url),
+    }
+
+
+def check_result(report: QualityReport) -> dg.AssetCheckResult:
+    failed_keys = sorted({k for f in report.failures for k in f.offending_keys})
+    return dg.AssetCheckResult(
+        passed=report.success,
+        description=report.describe(),
+        metadata={
+            "rows": report.rows,
+            "error_rate": report.error_rate,
+            "failed_expectations": len(report.failures),
+            "offending_clips": ", ".join(failed_keys[:100]) or "none",
+            "expectations": dg.MetadataValue.md(report.markdown()),
+        },
+    )

@@ -1,0 +1,126 @@
+"""The 2-second windowing the routing uses: :func:`split_windows`, :func:`tag_clip`, :func:`tag_clips`.
+
+A clip is cut into consecutive, non-overlapping ``window_s`` windows starting at 0. A trailing
+remainder of at least half a window becomes its own, shorter window; a shorter remainder is
+merged into the previous window (so windows last between ``window_s / 2`` and
+``1.5 * window_s``, and a clip shorter than one window is a single window). Clip scores come
+from the whole clip when the tagger can take it (``supports_whole_clip``), otherwise they are
+the maximum over windows. Works with any :class:`~acav_assets.experts.tagging.tagger_protocol.AudioTagger`.
+
+No Dagster imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from acav_assets.experts.tagging.tagger_protocol import SAMPLE_RATE, AudioTagger, _as_mono
+
+__all__ = [
+    "ClipTags",
+    "split_windows",
+    "tag_clip",
+    "tag_clips",
+]
+
+
+class ClipTags(NamedTuple):
+    """Tagging result for one clip: per-window scores, window start times, clip scores."""
+
+    window_scores: np.ndarray  # [W, C] float32
+    window_starts_s: np.ndarray  # [W] float64, seconds from the clip start
+    clip_scores: np.ndarray  # [C] float32
+
+
+def split_windows(
+    audio: np.ndarray, sample_rate: int = SAMPLE_RATE, window_s: float = 2.0
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Cut ``audio`` into consecutive windows (see the module docstring for the tail rule).
+
+    Returns the windows (views into ``audio``) and their start times in seconds. Empty audio
+    gives no windows.
+    """
+    audio = _as_mono(audio)
+    if window_s <= 0:
+        raise ValueError("window_s must be positive")
+    window = max(1, round(window_s * sample_rate))
+    total = audio.shape[0]
+    if total == 0:
+        return [], np.zeros(0, dtype=np.float64)
+    full, rest = divmod(total, window)
+    bounds = [[i * window, (i + 1) * window] for i in range(full)]
+    if not bounds:
+        bounds = [[0, total]]
+    elif rest:
+        if rest * 2 >= window:
+            bounds.append([full * window, total])
+        else:
+            bounds[-1][1] = total
+    windows = [audio[start:end] for start, end in bounds]
+    starts = np.array([start / sample_rate for start, _ in bounds], dtype=np.float64)
+    return windows, starts
+
+
+def tag_clip(tagger: AudioTagger, audio: np.ndarray, window_s: float = 2.0) -> ClipTags:
+    """Tag one clip: scores per ``window_s`` window plus clip-level scores.
+
+    ``audio`` must already be mono at ``tagger.sample_rate``. Clip scores are the tagger's
+    scores for the whole clip when ``tagger.supports_whole_clip``, else the max over windows.
+    """
+    return tag_clips(tagger, [audio], window_s=window_s)[0]
+
+
+def tag_clips(
+    tagger: AudioTagger, clips: Sequence[np.ndarray], window_s: float = 2.0, batch_size: int = 256
+) -> list[ClipTags]:
+    """Tag many clips, sending the windows of all clips through ``predict`` together.
+
+    Windows are gathered across clips and passed to ``tagger.predict`` ``batch_size`` at a
+    time, which is where batching pays off (the tagger splits them into its own model batches;
+    a GPU tagger queues them all before waiting); results are identical to :func:`tag_clip`
+    per clip.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be >= 1")
+    n_classes = len(tagger.label_mids)
+    split = [split_windows(clip, tagger.sample_rate, window_s) for clip in clips]
+    flat = [window for windows, _ in split for window in windows]
+    scores = _predict_in_chunks(tagger.predict, flat, batch_size, n_classes)
+
+    whole: np.ndarray | None = None
+    if tagger.supports_whole_clip:
+        nonempty = [i for i, (windows, _) in enumerate(split) if windows]
+        whole = np.zeros((len(split), n_classes), dtype=np.float32)
+        if nonempty:
+            whole[nonempty] = _predict_in_chunks(
+                tagger.predict, [_as_mono(clips[i]) for i in nonempty], batch_size, n_classes
+            )
+
+    results: list[ClipTags] = []
+    offset = 0
+    for index, (windows, starts) in enumerate(split):
+        window_scores = scores[offset : offset + len(windows)]
+        offset += len(windows)
+        if whole is not None:
+            clip_scores = whole[index]
+        elif len(windows):
+            clip_scores = window_scores.max(axis=0)
+        else:
+            clip_scores = np.zeros(n_classes, dtype=np.float32)
+        results.append(ClipTags(window_scores, starts, clip_scores))
+    return results
+
+
+def _predict_in_chunks(
+    predict: Callable[[Sequence[np.ndarray]], np.ndarray],
+    windows: Sequence[np.ndarray],
+    batch_size: int,
+    n_classes: int,
+) -> np.ndarray:
+    if not windows:
+        return np.zeros((0, n_classes), dtype=np.float32)
+    parts = [predict(windows[i : i + batch_size]) for i in range(0, len(windows), batch_size)]
+    return np.concatenate(parts, axis=0).astype(np.float32, copy=False)

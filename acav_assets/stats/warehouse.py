@@ -1,0 +1,75 @@
+"""The DuckDB warehouse: which Parquet assets the SQL models read, and the reports queried from it.
+
+The models themselves are the SQL files in ``dbt_like_sql/models`` (run by ``sql_runner``); the
+warehouse is derived data, rebuilt from the Parquet at any time.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pyarrow as pa
+
+from acav_assets.contracts.layout import DataLayout
+from acav_assets.evaluation.mecat_scoring import MECAT_SCORES_SCHEMA
+from acav_assets.experts.registry import expert
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
+from acav_assets.stats import sql_runner
+from acav_assets.stats.table1 import COMPARISON_SCHEMA
+from acav_assets.stats.token_stats import CAPTION_TOKENS_SCHEMA
+
+SQL_MODELS_DIR = Path(__file__).resolve().parents[2] / "dbt_like_sql" / "models"
+# The models that score systems (rebuilt alone after each scoring).
+SCORE_MODELS = ("mecat_caption_scores", "caption_benchmark")
+# The tables the statistics asset reports, in the order it shows them.
+REPORTS = ("dataset_stats", "shard_stats", "status_stats", "domain_stats", "caption_stats", "dataset_comparison")
+TOKEN_FREQUENCIES = ("SELECT count(*) AS n FROM (SELECT unnest(token_ids) AS t FROM caption_tokens WHERE NOT absent) "
+                     "GROUP BY t ORDER BY n DESC")
+
+
+def sources(layout: DataLayout) -> dict[str, sql_runner.Source]:
+    """Every Parquet asset the SQL models read, with its schema for when no file exists yet."""
+    tables = {
+        "clips": CLIPS_SCHEMA,
+        "acoustics": expert("acoustics").schema,
+        "routing": expert("routing").schema,
+        "caption_tokens": CAPTION_TOKENS_SCHEMA,
+        "dataset_comparison": COMPARISON_SCHEMA,
+        "mecat_caption_scores": MECAT_SCORES_SCHEMA,
+    }
+    return {name: sql_runner.Source(layout.glob(name), schema) for name, schema in tables.items()}
+
+
+def build(layout: DataLayout, database: str, variables: dict | None = None, select=None,
+          log: logging.Logger | None = None) -> list[str]:
+    """Build the SQL models (or only ``select``) into ``database``; returns the build order."""
+    kwargs = {"log": log} if log is not None else {}
+    return sql_runner.build(SQL_MODELS_DIR, database, sources(layout), variables or {}, select=select, **kwargs)
+
+
+def reports(database: str) -> dict[str, pa.Table]:
+    """The statistics tables, by name."""
+    return {name: sql_runner.query(database, f"SELECT * FROM {name}") for name in REPORTS}
+
+
+def token_frequencies(database: str) -> list[int]:
+    """How often each distinct Qwen3 token occurs in present-content captions, most frequent first."""
+    return sql_runner.query(database, TOKEN_FREQUENCIES)["n"].to_pylist()
+
+
+def scored_systems(database: str) -> list[dict]:
+    """Table 2's rows of every scored system."""
+    return sql_runner.query(database, "SELECT * FROM caption_benchmark").to_pylist()
+
+
+def check_statistics(database: str, layout: DataLayout):
+    """The DuckDB statistics agree with a direct count over the clips' Parquet files."""
+    from acav_assets.io import storage
+    from acav_assets.quality.suites import check_dataset_stats
+
+    stats = sql_runner.query(database, "SELECT * FROM dataset_stats")
+    statuses = storage.read_partitions(layout.root, "clips", ["status"])
+    planned = 0 if statuses is None else statuses.num_rows
+    ok = 0 if statuses is None else sum(s == "ok" for s in statuses["status"].to_pylist())
+    return check_dataset_stats(stats, ok, planned)
