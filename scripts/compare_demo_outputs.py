@@ -2,7 +2,8 @@
 
     .venv/bin/acav-assets demo --data-root /tmp/before      # on the old commit
     .venv/bin/acav-assets demo --data-root /tmp/after       # on the new one
-    .venv/bin/python scripts/compare_demo_outputs.py /tmp/before /tmp/after
+    .venv/bin/python scripts/compare_demo_outputs.py /tmp/before /tmp/after \
+        --checkout OLD_CHECKOUT NEW_CHECKOUT      # when the two runs read the demo corpus from two clones
 
 Parquet tables are compared row by row after sorting on their key columns; JSON lines (also
 gzipped) line by line; tars member by member; other files byte for byte. Values that record
@@ -36,8 +37,17 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+# Path prefixes that name where each run's checkout was, replaced by one placeholder.
+CHECKOUTS: list[str] = []
+
+
 def _clean(value):
-    """A value with volatile fields dropped and floats rounded to 9 significant digits."""
+    """A value with volatile fields dropped, checkout paths replaced and floats rounded to 9
+    significant digits."""
+    if isinstance(value, str):
+        for prefix in CHECKOUTS:
+            value = value.replace(prefix, "<checkout>")
+        return value
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items() if not VOLATILE.search(str(k))}
     if isinstance(value, list):
@@ -69,7 +79,14 @@ def _json_lines(path: Path) -> list[str]:
 
 def _tar_members(path: Path) -> list[str]:
     with tarfile.open(path) as tar:
-        return sorted(f"{m.name} {_digest(tar.extractfile(m).read())}" for m in tar.getmembers() if m.isfile())
+        members = []
+        for member in tar.getmembers():
+            if member.isfile():
+                data = tar.extractfile(member).read()
+                if member.name.endswith(".json"):
+                    data = json.dumps(_clean(json.loads(data)), sort_keys=True).encode()
+                members.append(f"{member.name} {_digest(data)}")
+        return sorted(members)
 
 
 def fingerprint(path: Path) -> list[str]:
@@ -116,7 +133,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("before", type=Path)
     parser.add_argument("after", type=Path)
+    parser.add_argument("--checkout", nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="the two checkouts the runs were made from (their paths are equal for the comparison)")
     args = parser.parse_args()
+    if args.checkout:
+        CHECKOUTS.extend(str(Path(c).resolve()) for c in args.checkout)
     problems = compare(args.before, args.after)
     for problem in problems:
         print(problem)

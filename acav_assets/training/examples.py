@@ -16,6 +16,7 @@ from acav_assets.training.config import FACET_PROMPTS, TrainingConfig
 
 log = logging.getLogger(__name__)
 
+
 ABSENT_MARKER = "None"  # first variant of a facet whose content is absent
 
 

@@ -13,6 +13,7 @@ from acav_assets.training.audio_text_model import AudioCaptionModel
 from acav_assets.training.config import FACET_PROMPTS
 from acav_assets.training.examples import Example, collate
 
+
 def generate_texts(model: AudioCaptionModel, examples: Sequence[Example], batch_size: int = 16,
                    max_new_tokens: int = 64, max_audio_seconds: float = 30.0) -> dict[str, str]:
     """key -> generated text for each example (batched by length; the target is ignored)."""

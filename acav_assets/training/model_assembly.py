@@ -23,6 +23,7 @@ from acav_assets.training.audio_text_model import (
 from acav_assets.training.checkpoints import COMPLETE
 from acav_assets.training.config import TrainingConfig
 
+
 def _encoder(config: TrainingConfig, folder: Path | None) -> AudioEncoder:
     if folder is not None:
         return AudioEncoder.load(folder, trust_remote_code=config.trust_remote_code or config.encoder == "dasheng-base")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from acav_assets.captions.schema import FACETS
-from acav_assets.defs import training_assets
+from acav_assets.defs import training as training_defs
 from acav_assets.defs.partitions import system_partitions, training_run_partitions
 from acav_assets.defs.resources import AcavSettings
 from acav_assets_tests.tiny_audio_models import (
@@ -54,8 +54,8 @@ def _train_caption_probe_and_table(data_root, instance):
     instance.add_dynamic_partitions(training_run_partitions.name, ["tiny"])
     resources = {"settings": AcavSettings(data_root=str(data_root))}
     result = dg.materialize(
-        [training_assets.caption_model, training_assets.caption_predictions, training_assets.caption_model_loss_falls,
-         training_assets.predictions_cover_every_clip],
+        [training_defs.caption_model, training_defs.caption_predictions, training_defs.caption_model_loss_falls,
+         training_defs.predictions_cover_every_clip],
         partition_key="tiny", instance=instance, resources=resources, raise_on_error=True)
     assert result.success
     model_meta = result.asset_materializations_for_node("caption_model")[0].metadata
@@ -73,13 +73,13 @@ def _train_caption_probe_and_table(data_root, instance):
     assert "tiny" in instance.get_dynamic_partitions(system_partitions.name)
 
     key = dg.MultiPartitionKey({"run": "tiny", "task": "vggsound"})
-    scored = dg.materialize([training_assets.downstream_scores], partition_key=key, instance=instance,
-                            resources=resources, selection=[training_assets.downstream_scores])
+    scored = dg.materialize([training_defs.downstream_scores], partition_key=key, instance=instance,
+                            resources=resources, selection=[training_defs.downstream_scores])
     assert scored.success
     entry = json.loads((data_root / "downstream_scores" / "tiny" / "vggsound.json").read_text())
     assert entry["metric"] == "accuracy" and entry["test_clips"] == 2 and entry["steps"] == 2
 
-    table = dg.materialize([training_assets.downstream_table], instance=instance, resources=resources)
+    table = dg.materialize([training_defs.downstream_table], instance=instance, resources=resources)
     markdown = table.asset_materializations_for_node("downstream_table")[0].metadata["table3"].value
     assert markdown.splitlines()[-1].startswith("| tiny | – | – | – | – | – | – | ")
 
@@ -88,7 +88,7 @@ def test_a_run_without_a_run_file_fails_with_the_command_to_add_it(tmp_path):
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(training_run_partitions.name, ["nope"])
         with pytest.raises(Exception, match="add-run"):
-            dg.materialize([training_assets.caption_model], partition_key="nope", instance=instance,
+            dg.materialize([training_defs.caption_model], partition_key="nope", instance=instance,
                            resources={"settings": AcavSettings(data_root=str(tmp_path))})
 
 
@@ -99,7 +99,7 @@ def test_training_out_of_process_through_dagster_pipes(data_root):
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(training_run_partitions.name, ["tiny"])
         settings = AcavSettings(data_root=str(data_root), training_launcher="python")
-        result = dg.materialize([training_assets.caption_model], partition_key="tiny", instance=instance,
+        result = dg.materialize([training_defs.caption_model], partition_key="tiny", instance=instance,
                                 resources={"settings": settings})
         assert result.success
         metadata = result.asset_materializations_for_node("caption_model")[0].metadata
