@@ -76,10 +76,10 @@ def _materialize(selection: str, partition: str | None = None, label: str | None
 
 def due_work(shards: list[str]) -> dict[str, list[str]]:
     """For each of ``shards`` with outputs missing or older than their inputs, the assets to recompute."""
+    from acav_assets.contracts.layout import PLANS
     from acav_assets.definitions import ASSETS
     from acav_assets.defs.resources import AcavSettings
     from acav_assets.defs.schedules import per_shard_dependencies
-    from acav_assets.contracts.layout import PLANS
     from acav_assets.ops.shard_freshness import due_shards, modification_times, remove_partial_files
 
     dependencies = per_shard_dependencies(ASSETS)
@@ -129,8 +129,8 @@ def print_stats() -> None:
 def print_caption_stats(specs: list[str], facets: bool = False) -> None:
     import pyarrow as pa
 
-    from acav_assets.stats.caption_corpora import read_corpus
     from acav_assets.io.markdown import markdown_table
+    from acav_assets.stats.caption_corpora import read_corpus
     from acav_assets.stats.token_stats import caption_tokens, dataset_statistics, facet_statistics
 
     captions = pa.concat_tables([read_corpus(spec) for spec in specs])
@@ -159,10 +159,10 @@ def add_system(name: str, predictions: list[str], score: bool) -> bool:
 
     import dagster as dg
 
-    from acav_assets.stats.caption_corpora import ACAV_FACETS
     from acav_assets.defs.partitions import system_partitions
     from acav_assets.defs.resources import AcavSettings
     from acav_assets.evaluation.mecat_scoring import load_predictions
+    from acav_assets.stats.caption_corpora import ACAV_FACETS
 
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"invalid system name {name!r}")
@@ -194,9 +194,9 @@ def add_run(name: str, config: str) -> None:
 
     import dagster as dg
 
-    from acav_assets.training.config import load_run_file
     from acav_assets.defs.partitions import training_run_partitions
     from acav_assets.defs.resources import AcavSettings
+    from acav_assets.training.config import load_run_file
 
     if not name or "/" in name or name.startswith(".") or "|" in name:
         raise ValueError(f"invalid run name {name!r}")

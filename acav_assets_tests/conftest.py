@@ -11,6 +11,7 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+
 from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
 os.environ["HF_HUB_OFFLINE"] = "1"

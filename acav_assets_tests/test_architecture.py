@@ -3,6 +3,7 @@ wires, experts built from their specs, and a repository that refers to nothing o
 
 import ast
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -67,14 +68,21 @@ TEXT_FILES = {".py", ".md", ".toml", ".txt", ".yaml", ".yml", ".sh", ".cfg", ".s
 OUTSIDE = [".." + "/shared", "/work" + "/", "/root" + "/", "shared" + "/facts", "shared" + "/reference"]
 
 
+def repository_files() -> list[Path]:
+    """The files git tracks or would track (ignored ones left out); every file when git is absent."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=REPO_ROOT,
+                                capture_output=True, text=True, check=True).stdout.splitlines()
+        return [REPO_ROOT / name for name in listed]
+    except (OSError, subprocess.CalledProcessError):
+        ignored = {".git", ".venv", "__pycache__", "acav_demo", "acav_data", ".ruff_cache", ".pytest_cache"}
+        return [p for p in REPO_ROOT.rglob("*") if not set(p.relative_to(REPO_ROOT).parts) & ignored]
+
+
 def test_nothing_refers_outside_the_repository():
     offenders = []
-    for path in REPO_ROOT.rglob("*"):
-        parts = set(path.relative_to(REPO_ROOT).parts)
-        ignored = {".git", ".venv", "__pycache__", "acav_demo", "acav_data", "node_modules"}
-        if not path.is_file() or parts & ignored or any(part.endswith(".egg-info") for part in parts):
-            continue
-        if path.suffix not in TEXT_FILES or path.stat().st_size > 5_000_000:
+    for path in repository_files():
+        if not path.is_file() or path.suffix not in TEXT_FILES or path.stat().st_size > 5_000_000:
             continue
         text = path.read_text(encoding="utf-8", errors="ignore")
         offenders += [f"{path.relative_to(REPO_ROOT)}: {needle}" for needle in OUTSIDE if needle in text]

@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from acav_assets.captions.llm_client import LlmSettings, ReplyCache, run_requests, totals  # noqa: E402
+from acav_assets.captions.offline_synthesiser import synthesize_caption  # noqa: E402
 from acav_assets.captions.prompt import PROMPT_VERSION, build_messages, repair_messages  # noqa: E402
 from acav_assets.captions.schema import parse_reply, split_reasoning  # noqa: E402
-from acav_assets.captions.offline_synthesiser import synthesize_caption  # noqa: E402
-from acav_assets.captions.llm_client import LlmSettings, ReplyCache, run_requests, totals  # noqa: E402
 from acav_assets_tests.openai_stub import OpenAIStub  # noqa: E402
 
 

@@ -20,21 +20,20 @@ import tempfile
 import time
 from pathlib import Path
 
-
-from acav_assets.experts.tagging.audioset_ontology import load_ontology
 from acav_assets.cli import DEMO_MANIFEST
-from acav_assets.ingest.clip_decoding import decode_shard
-from acav_assets.experts.shard_runner import analyse_shard
-from acav_assets.experts.tagging.tag_table import label_mids_of, tag_shard
 from acav_assets.experts.metadata import analyse_metadata
 from acav_assets.experts.music import MUSIC_FIELDS, VOCAL_FIELDS, analyse_music_and_vocals
 from acav_assets.experts.routing import ContentGroups, RoutingThresholds, route_row
-from acav_assets.ingest.shard_plans import plan_shards
+from acav_assets.experts.shard_runner import analyse_shard
 from acav_assets.experts.speech.analysis import SPEECH_FIELDS, analyse_speech
 from acav_assets.experts.speech.asr import WhisperRecognizer
 from acav_assets.experts.speech.gender import GenderEstimator
 from acav_assets.experts.speech.vad import SileroVad
+from acav_assets.experts.tagging.audioset_ontology import load_ontology
+from acav_assets.experts.tagging.tag_table import label_mids_of, tag_shard
 from acav_assets.experts.tagging.yamnet_tagger import YamnetTagger
+from acav_assets.ingest.clip_decoding import decode_shard
+from acav_assets.ingest.shard_plans import plan_shards
 
 
 class Stopwatch:

@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from acoustics_baseline import naive_measure_acoustics  # noqa: E402
 
 from acav_assets.experts import acoustics  # noqa: E402
-from acav_assets.io.audio_shards import read_audio_shard  # noqa: E402
-from acav_assets.ingest.clip_decoding import decode_shard  # noqa: E402
 from acav_assets.experts.shard_runner import analyse_shard  # noqa: E402
+from acav_assets.ingest.clip_decoding import decode_shard  # noqa: E402
 from acav_assets.ingest.shard_plans import plan_shards  # noqa: E402
+from acav_assets.io.audio_shards import read_audio_shard  # noqa: E402
 
 FORMATS = [("wav", 44_100, 2), ("flac", 48_000, 1), ("mp3", 22_050, 1)]
 

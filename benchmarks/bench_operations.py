@@ -58,8 +58,8 @@ def scale(shards: int) -> None:
 
         repository = defs.get_repository_def()
         settings = AcavSettings(data_root=str(root), max_shards_per_tick=200)
-        from acav_assets.defs.schedules import per_shard_dependencies
         from acav_assets.definitions import ASSETS
+        from acav_assets.defs.schedules import per_shard_dependencies
 
         done = per_shard_dependencies(ASSETS)
         for name in names[: shards // 10]:

@@ -25,13 +25,13 @@ import numpy as np
 import soundfile as sf
 
 from acav_assets.experts.acoustics import measure_acoustics
-from acav_assets.io.audio_decoding import decode_clip, probe_duration
-from acav_assets.io.audio_shards import encode_flac
-from acav_assets.experts.tagging.audioset_ontology import load_ontology
-from acav_assets.ingest.manifests import plan_clips, read_manifest
 from acav_assets.experts.routing import ContentGroups, RoutingThresholds, route_clip
+from acav_assets.experts.tagging.audioset_ontology import load_ontology
 from acav_assets.experts.tagging.windows import tag_clip
 from acav_assets.experts.tagging.yamnet_tagger import YamnetTagger
+from acav_assets.ingest.manifests import plan_clips, read_manifest
+from acav_assets.io.audio_decoding import decode_clip, probe_duration
+from acav_assets.io.audio_shards import encode_flac
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MANIFEST = REPO_ROOT / "acav_assets" / "demo_corpus" / "manifest.csv"

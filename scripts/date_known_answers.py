@@ -18,9 +18,9 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from acav_assets.stats.caption_corpora import ACAV_FACETS
 from acav_assets.evaluation.date_metric import DEFAULT_MODEL_ID, TextEncoder, packaged_encoder
 from acav_assets.evaluation.mecat_scoring import load_references, score_group_details
+from acav_assets.stats.caption_corpora import ACAV_FACETS
 
 MECAT = Path(__file__).resolve().parents[1] / "acav_assets_tests" / "data" / "mecat_sample" / "caption" / "train"
 GENERIC = "Audio recording with some sounds in it."

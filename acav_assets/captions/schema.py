@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from acav_assets.contracts.domains import DOMAIN_LETTERS, DOMAINS
+from acav_assets.contracts.domains import DOMAIN_LETTERS
 
 FACETS = ("long", "short", "speech", "music", "sound", "environment")
 CONTENT_FACETS = {"speech": 0, "music": 1, "sound": 2}  # facet -> position of its letter in the domain

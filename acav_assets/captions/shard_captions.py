@@ -13,7 +13,12 @@ from acav_assets.captions.llm_client import LlmSettings, ReplyCache, run_request
 from acav_assets.captions.offline_synthesiser import SYNTHESIZER_NAME, synthesize_caption
 from acav_assets.captions.prompt import PROMPT_VERSION, build_messages, repair_messages
 from acav_assets.captions.schema import (
-    FACETS, QA_CATEGORIES, QA_DIFFICULTIES, QA_PER_CLIP, parse_reply, split_reasoning,
+    FACETS,
+    QA_CATEGORIES,
+    QA_DIFFICULTIES,
+    QA_PER_CLIP,
+    parse_reply,
+    split_reasoning,
 )
 from acav_assets.captions.table import CAPTIONS_SCHEMA, caption_row
 from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text

@@ -18,14 +18,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import webdataset as wds
 
-from acav_assets.io.audio_shards import encode_flac, read_audio_shard
 from acav_assets.captions.schema import FACETS
 from acav_assets.captions.table import QA_TYPE
+from acav_assets.contracts.domains import DOMAINS, SILENT_DOMAIN
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.io import storage
+from acav_assets.io.audio_shards import encode_flac, read_audio_shard
 from acav_assets.io.markdown import Markdown
 from acav_assets.io.storage import atomic_writer
-from acav_assets.contracts.domains import DOMAINS, SILENT_DOMAIN
 
 RELEASE_DOMAINS = tuple(d for d in DOMAINS if d != SILENT_DOMAIN)  # no 000 file, as published
 QA_FIELDS = ("category", "difficulty", "question", "answer")

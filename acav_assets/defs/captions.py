@@ -5,7 +5,11 @@ import dagster as dg
 
 from acav_assets.captions.offline_synthesiser import SYNTHESIZER_NAME
 from acav_assets.captions.shard_captions import (
-    caption_cost, captionable, check_captions, llm_caption_rows, offline_caption_rows,
+    caption_cost,
+    captionable,
+    check_captions,
+    llm_caption_rows,
+    offline_caption_rows,
 )
 from acav_assets.captions.table import CAPTIONS_SCHEMA, caption_table
 from acav_assets.defs.experts import evidence

@@ -15,7 +15,7 @@ from acav_assets.defs.policies import PER_SHARD, ROLL_UP
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.io import storage
 from acav_assets.quality.suites import check_accounting
-from acav_assets.stats.token_stats import caption_token_rows
+from acav_assets.stats.token_stats import caption_token_rows, token_count
 
 
 @dg.asset(
@@ -59,8 +59,7 @@ def caption_tokens(context: dg.AssetExecutionContext, settings: AcavSettings) ->
     curated = storage.read_table(layout.table("curated_captions", shard)).to_pylist()
     table = caption_token_rows(curated, shard, FACETS)
     storage.write_table(table, layout.table("caption_tokens", shard))
-    tokens = sum(len(ids) for ids in table["token_ids"].to_pylist())
-    return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "tokens": tokens})
+    return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, "tokens": token_count(table)})
 
 
 @dg.asset(

@@ -7,7 +7,7 @@ from acav_assets.defs.metadata import column_schema
 from acav_assets.defs.partitions import system_partitions
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.evaluation.mecat_scoring import MECAT_SCORES_SCHEMA
-from acav_assets.evaluation.system_scores import encoder_name, references_folder, score_system
+from acav_assets.evaluation.system_scores import coverage_problems, encoder_name, references_folder, score_system
 from acav_assets.evaluation.table2 import TABLE2_COLUMNS, render_table2
 from acav_assets.io import storage
 from acav_assets.stats import warehouse
@@ -47,10 +47,8 @@ def mecat_caption_scores(context: dg.AssetExecutionContext, settings: AcavSettin
 def mecat_scores_cover_the_references(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
     """Every group score is in [0, 100] and every reference clip had a prediction (a missing one
     is scored as an empty caption, which lowers the score: a warning, not a failure)."""
-    table = storage.read_table(settings.layout.table("mecat_caption_scores", context.partition_key)).to_pylist()
-    groups = [r for r in table if r["group"] != "score"]
-    out_of_range = [r["group"] for r in groups if not 0 <= r["date"] <= 100]
-    missing = {r["group"]: r["missing_predictions"] for r in groups if r["missing_predictions"]}
+    table = storage.read_table(settings.layout.table("mecat_caption_scores", context.partition_key))
+    out_of_range, missing = coverage_problems(table)
     passed = not out_of_range and not missing
     return dg.AssetCheckResult(
         passed=passed,

@@ -1,6 +1,11 @@
 import dagster as dg
 
-from acav_assets.defs.partitions import run_task_partitions, shard_partitions, system_partitions, training_run_partitions
+from acav_assets.defs.partitions import (
+    run_task_partitions,
+    shard_partitions,
+    system_partitions,
+    training_run_partitions,
+)
 
 # Everything computed per shard (decode, then the experts), with their checks.
 ingest_job = dg.define_asset_job(

@@ -9,12 +9,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 
+from acav_assets.contracts.layout import PLANS
 from acav_assets.defs.jobs import ingest_job
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import NIGHTLY_BACKFILL_CRON
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.ops.shard_freshness import due_shards, modification_times
-from acav_assets.contracts.layout import PLANS
 
 PARTITION_TAG = "dagster/partition"  # the tag Dagster puts on a partitioned run
 ACTIVE_STATUSES = [

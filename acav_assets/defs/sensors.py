@@ -6,11 +6,11 @@ import json
 import dagster as dg
 import fsspec
 
-from acav_assets.ingest.manifests import MANIFEST_EXTENSIONS, ManifestError
-from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
 from acav_assets.defs.jobs import ingest_job
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
+from acav_assets.ingest.manifests import MANIFEST_EXTENSIONS, ManifestError
+from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
 
 
 def manifest_signatures(folder: str) -> dict[str, str]:

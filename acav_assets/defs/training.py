@@ -18,7 +18,12 @@ from acav_assets.defs.partitions import run_task_partitions, system_partitions, 
 from acav_assets.defs.policies import TRANSIENT_RETRY
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.evaluation.downstream_tasks import (
-    collected_scores, examples_markdown, load_tasks, run_probe, table3_markdown, task_examples,
+    collected_scores,
+    examples_markdown,
+    load_tasks,
+    run_probe,
+    table3_markdown,
+    task_examples,
 )
 from acav_assets.evaluation.mecat_scoring import load_predictions
 from acav_assets.io import storage
@@ -26,7 +31,10 @@ from acav_assets.training.checkpoints import latest_checkpoint, read_curve
 from acav_assets.training.config import load_run_file
 from acav_assets.training.curves import loss_curve_markdown, loss_trend
 from acav_assets.training.generation import (
-    check_prediction_coverage, predict_captions, predictions_sample_markdown, write_prediction_csvs,
+    check_prediction_coverage,
+    predict_captions,
+    predictions_sample_markdown,
+    write_prediction_csvs,
 )
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*MultiToSingleDimensionPartitionMapping.*")

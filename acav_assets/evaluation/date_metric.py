@@ -29,6 +29,7 @@ from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+
 from acav_assets.contracts.domains import DOMAINS
 
 CLS_ID, SEP_ID, PAD_ID = 101, 102, 0

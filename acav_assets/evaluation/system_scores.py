@@ -11,7 +11,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from acav_assets.evaluation.mecat_scoring import (
-    MECAT_SCORES_SCHEMA, final_score, load_prediction_folder, load_references, score_group_details,
+    MECAT_SCORES_SCHEMA,
+    final_score,
+    load_prediction_folder,
+    load_references,
+    score_group_details,
 )
 from acav_assets.io.markdown import rows_table
 
@@ -89,3 +93,11 @@ def score_system(system: str, predictions_folder: str, references_dir: str, enco
     if extra:
         log.warning("%d predicted keys are not in the references (ignored), e.g. %s", len(extra), extra[:3])
     return SystemScores(pa.Table.from_pylist(rows, schema=MECAT_SCORES_SCHEMA), details, score, len(references), extra)
+
+
+def coverage_problems(scores: pa.Table) -> tuple[list[str], dict[str, int]]:
+    """Groups whose score is outside [0, 100], and per group the reference clips without a prediction."""
+    groups = [row for row in scores.to_pylist() if row["group"] != "score"]
+    out_of_range = [row["group"] for row in groups if not 0 <= row["date"] <= 100]
+    missing = {row["group"]: row["missing_predictions"] for row in groups if row["missing_predictions"]}
+    return out_of_range, missing

@@ -20,11 +20,17 @@ import pyarrow as pa
 
 from acav_assets.contracts.domains import DOMAINS, PARTS, STATUS_ERROR, STATUS_OK, domain_code
 from acav_assets.experts.spec import TAGGED, ExpertOutput, ExpertSpec, ShardInputs, ok_rows
+from acav_assets.experts.tagging.audioset_ontology import (
+    CHANNEL_ENVIRONMENT_BACKGROUND,
+    MUSIC,
+    SILENCE,
+    SPEECH,
+    Ontology,
+    load_ontology,
+)
 from acav_assets.experts.tagging.tag_table import label_mids_of
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.io.markdown import Markdown
-from acav_assets.experts.tagging.audioset_ontology import CHANNEL_ENVIRONMENT_BACKGROUND, MUSIC, SILENCE, SPEECH, Ontology, load_ontology
-
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from functools import partial
 import numpy as np
 import pyarrow as pa
 
+from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
+from acav_assets.ingest.clip_decoding import bounded_map
 from acav_assets.io.audio_decoding import TARGET_RATE
 from acav_assets.io.audio_shards import read_audio_shard
 from acav_assets.io.progress import ShardProgress
-from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
-from acav_assets.ingest.clip_decoding import bounded_map
 
 logger = logging.getLogger(__name__)
 

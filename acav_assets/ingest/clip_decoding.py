@@ -14,11 +14,11 @@ from typing import TypeVar
 import pyarrow as pa
 
 from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
+from acav_assets.ingest.manifests import PLANNED_CLIP_SCHEMA
 from acav_assets.io.audio_decoding import TARGET_RATE, AudioDecodeError, decode_clip
 from acav_assets.io.audio_shards import AudioShardWriter, EncodedClip, encode_flac
 from acav_assets.io.markdown import Markdown, rows_table
 from acav_assets.io.progress import ShardProgress
-from acav_assets.ingest.manifests import PLANNED_CLIP_SCHEMA
 
 logger = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from acav_assets.ingest.clip_keys import ClipKeyError, make_clip_key, sanitize_source_id
 from acav_assets.contracts.domains import DOMAINS
+from acav_assets.ingest.clip_keys import ClipKeyError, make_clip_key, sanitize_source_id
 
 AUDIO_EXTENSIONS = frozenset(
     ".wav .flac .ogg .oga .opus .mp3 .m4a .aac .aif .aiff .wma .mp4 .m4v .mkv .webm .mov .avi".split()

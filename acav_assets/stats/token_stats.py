@@ -208,3 +208,8 @@ def caption_token_rows(captions: Iterable[dict], shard: str, facets: Sequence[st
     for i, row in enumerate(rows):
         row["token_ids"] = token_ids[bounds[i]:bounds[i + 1]].tolist()
     return pa.Table.from_pylist(rows, schema=CAPTION_TOKENS_SCHEMA)
+
+
+def token_count(table: pa.Table) -> int:
+    """How many tokens a caption-tokens table holds."""
+    return int(pc.sum(pc.list_value_length(table["token_ids"])).as_py() or 0)

@@ -16,7 +16,6 @@ import torch
 from acav_assets.training.audio_text_model import AudioCaptionModel
 from acav_assets.training.config import TrainingConfig
 
-
 CHECKPOINTS = "checkpoints"
 COMPLETE = "COMPLETE"
 CURVE_FIELDS = ("step", "loss", "learning_rate", "samples", "seconds")

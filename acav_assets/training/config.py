@@ -12,7 +12,6 @@ from pathlib import Path
 from acav_assets.captions.schema import FACETS
 from acav_assets.training.audio_text_model import QWEN3_MODEL_ID
 
-
 REGIMES = ("alignment", "probe")
 OPTIMIZERS = ("adamw8bit", "adamw")
 FACET_PROMPTS = {

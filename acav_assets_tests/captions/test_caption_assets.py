@@ -3,13 +3,13 @@
 import dagster as dg
 import pyarrow.parquet as pq
 
+from acav_assets.captions.offline_synthesiser import SYNTHESIZER_NAME
 from acav_assets.captions.schema import FACETS
 from acav_assets.defs import captions as caption_defs
-from acav_assets.defs.resources import CaptionLlmResource
 from acav_assets.defs.partitions import shard_partitions
-from acav_assets.captions.offline_synthesiser import SYNTHESIZER_NAME
-from acav_assets_tests.openai_stub import OpenAIStub
+from acav_assets.defs.resources import CaptionLlmResource
 from acav_assets_tests.experts.test_expert_assets import expert_run  # noqa: F401  (fixture)
+from acav_assets_tests.openai_stub import OpenAIStub
 
 
 def materialise_captions(settings, shard, llm: CaptionLlmResource):

@@ -13,11 +13,11 @@ import re
 import subprocess
 import sys
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from acav_assets.captions.offline_synthesiser import SYNTHESIZER_NAME, quote_transcript, synthesize_caption
 from acav_assets.captions.schema import (
     ABSENT,
     CONTENT_FACETS,
@@ -28,7 +28,6 @@ from acav_assets.captions.schema import (
     VARIANTS,
     CaptionRecord,
 )
-from acav_assets.captions.offline_synthesiser import SYNTHESIZER_NAME, quote_transcript, synthesize_caption
 from acav_assets_tests.reference_data import DEMO_EVIDENCE_ROWS
 
 DATA = DEMO_EVIDENCE_ROWS

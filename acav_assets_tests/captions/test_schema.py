@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
-from acav_assets_tests.reference_data import MECAT_CAPTIONS
 from acav_assets.captions.schema import (
     ABSENT,
     CAPTION_JSON_SCHEMA,
@@ -25,6 +23,7 @@ from acav_assets.captions.schema import (
     record_to_json,
     split_reasoning,
 )
+from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
 # One line of the MECAT caption train split (Apache-2.0), domain S0A.
 MECAT_LINE = json.loads(r"""{"rr46abQGT24_61_1066665_71_1067": {"short": ["Female voice explaining a process with intermittent keyboard typing.", "Woman speaking while computer keyboard sounds occur periodically.", "Instructional narration accompanied by occasional typing noises."], "long": ["A female speaker delivers explanatory dialogue with sporadic keyboard clicks, accompanied by subtle background interference.", "Clear female narration interspersed with typing sounds and faint electronic noise.", "Computer keyboard taps punctuate a woman's detailed verbal explanation."], "speech": ["Instructional monologue in American English with neutral vocal delivery.", "Technical explanation spoken in calm, measured tones.", "Informative speech with professional pacing and articulation."], "music": ["None", "No musical elements detected", "Absence of melodic or rhythmic content"], "sound": ["Precise keyboard typing sounds occurring in distinct bursts.", "Sharp computer keyboard clicks at irregular intervals.", "Mechanical keystroke sounds with crisp attack characteristics."], "environment": ["Indoor office environment with close-mic vocal recording.", "Dry acoustic space suggesting workstation setting.", "Controlled recording environment with minimal room reflections."], "domain": "S0A"}}""")

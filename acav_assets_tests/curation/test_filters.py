@@ -8,14 +8,12 @@ import json
 import os
 import re
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from acav_assets_tests.reference_data import DEMO_EVIDENCE_ROWS
 from acav_assets.curation.filters import (  # noqa: E402
     CurationSettings,
     calibrate_consistency,
@@ -25,6 +23,7 @@ from acav_assets.curation.filters import (  # noqa: E402
     packaged_minilm,
     source_id_candidates,
 )
+from acav_assets_tests.reference_data import DEMO_EVIDENCE_ROWS
 
 DATA = DEMO_EVIDENCE_ROWS
 

@@ -7,7 +7,6 @@ import io
 import json
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -15,12 +14,18 @@ import pytest
 import soundfile as sf
 import webdataset as wds
 
-from acav_assets_tests.reference_data import MECAT_SAMPLE
-from acav_assets.io.audio_shards import AudioShardWriter, encode_flac
 from acav_assets.captions.schema import FACETS
 from acav_assets.curation.release import (
-    RELEASE_DOMAINS, read_qa, read_release, write_caption_files, write_parquet, write_qa_file, write_webdataset,
+    RELEASE_DOMAINS,
+    read_qa,
+    read_release,
+    write_caption_files,
+    write_parquet,
+    write_qa_file,
+    write_webdataset,
 )
+from acav_assets.io.audio_shards import AudioShardWriter, encode_flac
+from acav_assets_tests.reference_data import MECAT_SAMPLE
 
 REFERENCE = MECAT_SAMPLE
 DOMAINS = ["00A", "0M0", "S00", "SMA", "000", "S0A", "SM0", "0MA", "000"]

@@ -8,11 +8,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from acav_assets.stats import sql_runner as sql_models
-from acav_assets.stats.caption_corpora import ACAV_FACETS
 from acav_assets.defs import evaluation as evaluation_defs
 from acav_assets.defs.partitions import system_partitions
 from acav_assets.defs.resources import AcavSettings
+from acav_assets.stats import sql_runner as sql_models
+from acav_assets.stats.caption_corpora import ACAV_FACETS
 from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
 os.environ["HF_HUB_OFFLINE"] = "1"

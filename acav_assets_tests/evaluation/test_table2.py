@@ -1,7 +1,7 @@
 import pytest
 
-from acav_assets.evaluation.table2 import PAPER_TABLE2, paper_rows, render_table2
 from acav_assets.evaluation.mecat_scoring import final_score
+from acav_assets.evaluation.table2 import PAPER_TABLE2, paper_rows, render_table2
 
 
 @pytest.mark.parametrize("system", sorted(set(PAPER_TABLE2) - {"Combined"}))

@@ -5,9 +5,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from acav_assets.defs import experts, ingest
-from acav_assets.defs.resources import LalmResource, SpeechModelsResource, TaggerResource
 from acav_assets.defs.partitions import shard_partitions
-from acav_assets.defs.resources import AcavSettings
+from acav_assets.defs.resources import AcavSettings, LalmResource, SpeechModelsResource, TaggerResource
 from acav_assets.experts.tagging.tag_table import label_mids_of
 from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
 

@@ -1,12 +1,18 @@
 import numpy as np
 import pytest
 
-from acav_assets.experts.tagging.audioset_ontology import load_ontology
 from acav_assets.experts.routing import (
-    DOMAINS, ContentGroups, RoutingThresholds, confusion_markdown, confusion_matrix, merge_windows, route_clip,
+    DOMAINS,
+    ContentGroups,
+    RoutingThresholds,
+    confusion_markdown,
+    confusion_matrix,
+    merge_windows,
+    route_clip,
     route_row,
 )
 from acav_assets.experts.sound_events import sound_event_row, sound_events
+from acav_assets.experts.tagging.audioset_ontology import load_ontology
 
 NAMES = ["Speech", "Music", "Piano", "Dog", "Silence", "Inside, small room", "Singing", "Female speech, woman speaking"]
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import webdataset as wds
 
-from acav_assets.io.audio_shards import read_audio_shard
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA, decode_shard
 from acav_assets.ingest.shard_plans import plan_shards
+from acav_assets.io.audio_shards import read_audio_shard
 
 
 @pytest.fixture(scope="module")

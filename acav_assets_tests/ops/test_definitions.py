@@ -4,11 +4,11 @@ import json
 
 import dagster as dg
 
-from acav_assets.io import storage
 from acav_assets.defs import experts, ingest
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.defs.sensors import manifest_sensor
+from acav_assets.io import storage
 
 
 def test_definitions_load():

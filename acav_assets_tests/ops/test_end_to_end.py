@@ -9,7 +9,6 @@ import pytest
 
 from acav_assets.cli import DEMO_MANIFEST
 from acav_assets.contracts.domains import DOMAINS
-
 from acav_assets_tests.conftest import MECAT_SAMPLE  # the demo_run fixture is in conftest (shared with the UI test)
 
 

@@ -12,10 +12,10 @@ import pyarrow as pa
 import pytest
 
 from acav_assets.contracts.layout import DataLayout
-from acav_assets.io import storage
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.defs.schedules import per_shard_dependencies
+from acav_assets.io import storage
 from acav_assets_tests.reference_data import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy" / "dagster.yaml"

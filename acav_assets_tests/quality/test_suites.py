@@ -1,9 +1,9 @@
 import pyarrow as pa
 
-from acav_assets.quality import suites as quality_checks
-from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.experts.acoustics import ACOUSTIC_RANGES
 from acav_assets.experts.acoustics import SPEC as ACOUSTICS
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
+from acav_assets.quality import suites as quality_checks
 from acav_assets_tests.stats.test_sql_runner import clip_rows
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from acav_assets_tests.reference_data import MECAT_CAPTIONS
 from acav_assets.stats.caption_corpora import (
     CAPTION_SCHEMA,
     CorpusFormatError,
@@ -18,6 +17,7 @@ from acav_assets.stats.caption_corpora import (
     read_clotho_csv,
     read_wavcaps_json,
 )
+from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
 MECAT_DIR = MECAT_CAPTIONS
 MECAT_FILES = sorted(MECAT_DIR.glob("*.jsonl"))

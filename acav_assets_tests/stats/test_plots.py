@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from acav_assets.stats import plots
 from acav_assets.captions.schema import FACETS
+from acav_assets.stats import plots
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MARKDOWN = re.compile(r"!\[[^\]]*\]\(data:image/png;base64,[A-Za-z0-9+/=]+\)")

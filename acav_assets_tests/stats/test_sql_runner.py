@@ -2,9 +2,9 @@ import pyarrow as pa
 import pytest
 
 from acav_assets.contracts.layout import DataLayout
-from acav_assets.stats import sql_runner as sql_models
-from acav_assets.io import storage
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
+from acav_assets.io import storage
+from acav_assets.stats import sql_runner as sql_models
 from acav_assets.stats.warehouse import SQL_MODELS_DIR, sources
 
 

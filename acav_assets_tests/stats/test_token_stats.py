@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
 import pytest
 
 from acav_assets.io.markdown import markdown_table
-from acav_assets_tests.reference_data import MECAT_CAPTIONS
-from acav_assets.stats.caption_corpora import CAPTION_SCHEMA, read_acav_jsonl
 from acav_assets.io.storage import sha256_file
+from acav_assets.stats.caption_corpora import CAPTION_SCHEMA, read_acav_jsonl
 from acav_assets.stats.token_stats import (
     QWEN3_TOKENIZER_SHA256,
     dataset_statistics,
@@ -20,6 +17,7 @@ from acav_assets.stats.token_stats import (
     qwen3_tokenizer_path,
     token_id_table,
 )
+from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
 MECAT_FILES = sorted(MECAT_CAPTIONS.glob("*.jsonl"))
 

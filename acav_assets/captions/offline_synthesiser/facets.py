@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from acav_assets.captions.schema import ABSENT
 from acav_assets.captions.offline_synthesiser.facts import (
     _clamp,
     _Environment,
@@ -32,6 +31,7 @@ from acav_assets.captions.offline_synthesiser.phrasing import (
     _with_rest,
     _words,
 )
+from acav_assets.captions.schema import ABSENT
 
 SHORT_MAX_WORDS = 12
 

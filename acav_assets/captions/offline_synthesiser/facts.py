@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from acav_assets.captions.schema import CONTENT_FACETS
 from acav_assets.contracts.domains import DOMAINS
 from acav_assets.experts.tagging.audioset_ontology import (
     CHANNEL_ENVIRONMENT_BACKGROUND,
@@ -25,7 +26,6 @@ from acav_assets.experts.tagging.audioset_ontology import (
     SPEECH,
     load_ontology,
 )
-from acav_assets.captions.schema import CONTENT_FACETS
 
 UNAVAILABLE = "unavailable"
 

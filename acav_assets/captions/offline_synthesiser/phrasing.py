@@ -11,7 +11,6 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from acav_assets.experts.tagging.audioset_ontology import ANIMAL, SOUNDS_OF_THINGS
 from acav_assets.captions.offline_synthesiser.facts import (
     BEAT_STEADY,
     BEAT_WEAK,
@@ -21,6 +20,7 @@ from acav_assets.captions.offline_synthesiser.facts import (
     _label_phrase,
     _subtree,
 )
+from acav_assets.experts.tagging.audioset_ontology import ANIMAL, SOUNDS_OF_THINGS
 
 # Ways to say that a content facet is absent (after MECAT's references).
 ABSENCE_PHRASES = {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from acav_assets.captions.schema import QA_PER_CLIP, QaPair
 from acav_assets.captions.offline_synthesiser.facts import (
     _clamp,
     _covered,
@@ -28,6 +27,7 @@ from acav_assets.captions.offline_synthesiser.phrasing import (
     _when,
     _with_rest,
 )
+from acav_assets.captions.schema import QA_PER_CLIP, QaPair
 
 # Difficulty layouts; three of A to one of B gives 25/35/25/15 % over many clips (MECAT).
 _LAYOUT_A = ("basic", "intermediate", "intermediate", "advanced", "complex")

@@ -8,8 +8,8 @@ from functools import partial
 import numpy as np
 
 from acav_assets.experts.shard_runner import analyse_shard
-from acav_assets.experts.speech.analysis import SPEECH_FIELDS, analyse_speech
 from acav_assets.experts.spec import ExpertOutput, ExpertSpec, ShardInputs, ok_rows
+from acav_assets.experts.speech.analysis import SPEECH_FIELDS, analyse_speech
 
 
 def _speech_of(vad, asr, gender, audio: np.ndarray, sample_rate: int) -> dict:
