@@ -80,7 +80,11 @@ def due_work(shards: list[str]) -> dict[str, list[str]]:
     from acav_assets.definitions import ASSETS
     from acav_assets.defs.resources import AcavSettings
     from acav_assets.defs.schedules import per_shard_dependencies
-    from acav_assets.ops.shard_freshness import due_shards, modification_times, remove_partial_files
+    from acav_assets.ops.shard_freshness import (
+        due_shards,
+        modification_times,
+        remove_partial_files,
+    )
 
     dependencies = per_shard_dependencies(ASSETS)
     data_root = AcavSettings.from_env().data_root
@@ -131,7 +135,11 @@ def print_caption_stats(specs: list[str], facets: bool = False) -> None:
 
     from acav_assets.io.markdown import markdown_table
     from acav_assets.stats.caption_corpora import read_corpus
-    from acav_assets.stats.token_stats import caption_tokens, dataset_statistics, facet_statistics
+    from acav_assets.stats.token_stats import (
+        caption_tokens,
+        dataset_statistics,
+        facet_statistics,
+    )
 
     captions = pa.concat_tables([read_corpus(spec) for spec in specs])
     tokens = caption_tokens(captions)
@@ -141,9 +149,17 @@ def print_caption_stats(specs: list[str], facets: bool = False) -> None:
 
 
 def print_date_scores(references: str, predictions: list[str], model: str, fluency_checker: str = "") -> None:
-    from acav_assets.evaluation.date_metric import DEFAULT_MODEL_ID, TextEncoder, packaged_encoder
+    from acav_assets.evaluation.date_metric import (
+        DEFAULT_MODEL_ID,
+        TextEncoder,
+        packaged_encoder,
+    )
     from acav_assets.evaluation.fluency_checker import FluencyChecker
-    from acav_assets.evaluation.mecat_scoring import load_predictions, load_references, score_groups
+    from acav_assets.evaluation.mecat_scoring import (
+        load_predictions,
+        load_references,
+        score_groups,
+    )
 
     encoder = packaged_encoder() if model == "packaged" else TextEncoder(model or DEFAULT_MODEL_ID)
     fluency = FluencyChecker(fluency_checker) if fluency_checker else None

@@ -6,7 +6,15 @@ stats, evaluation, training); the functional core they call lives in the stage p
 
 import dagster as dg
 
-from acav_assets.defs import captions, curation, evaluation, experts, ingest, stats, training
+from acav_assets.defs import (
+    captions,
+    curation,
+    evaluation,
+    experts,
+    ingest,
+    stats,
+    training,
+)
 from acav_assets.defs.jobs import STAGE_JOBS, ingest_job, statistics_job
 from acav_assets.defs.resources import resources_from_env
 from acav_assets.defs.schedules import build_backfill_schedule

@@ -5,49 +5,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import av
+import dagster as dg
 import numpy as np
 import pytest
 import soundfile as sf
 
-from acav_assets_tests.reference_data import MECAT_CAPTIONS
+from acav_assets.defs import experts, ingest
+from acav_assets.defs.partitions import shard_partitions
+from acav_assets.defs.resources import (
+    AcavSettings,
+    LalmResource,
+    SpeechModelsResource,
+    TaggerResource,
+)
+from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
+from acav_assets_tests.fixtures import RATE, tone, write_long_wav, write_mp4
+from acav_assets_tests.reference_data import MECAT_SAMPLE_FILE
 
 os.environ["HF_HUB_OFFLINE"] = "1"
-
-RATE = 16_000
-
-
-def tone(seconds: float, frequency: float = 440.0, rate: int = RATE, amplitude: float = 0.5) -> np.ndarray:
-    t = np.arange(int(seconds * rate)) / rate
-    return (amplitude * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
-
-
-def write_mp4(path: Path, audio: np.ndarray, rate: int) -> None:
-    """AAC audio in an MP4 container, as a video file's audio track would be."""
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=rate)
-        stream.layout = "stereo"
-        stereo = np.ascontiguousarray(np.stack([audio, audio]))
-        for start in range(0, stereo.shape[1], 1024):
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(stereo[:, start : start + 1024]), format="fltp", layout="stereo"
-            )
-            frame.rate, frame.pts = rate, start
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-
-
-def write_long_wav(path: Path, seconds: float, rate: int = RATE) -> None:
-    """A long 16-bit WAV written block by block (never held in memory whole)."""
-    rng = np.random.default_rng(1)
-    with sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as handle:
-        for _ in range(int(seconds // 60)):
-            handle.write((0.1 * rng.standard_normal(60 * rate)).astype(np.float32))
-
 
 @pytest.fixture(scope="session")
 def bad_corpus(tmp_path_factory) -> dict:
@@ -103,8 +79,6 @@ def bad_corpus(tmp_path_factory) -> dict:
     }
 
 
-# One real MECAT reference file (Apache-2.0), carried in the tests' data.
-MECAT_SAMPLE = MECAT_CAPTIONS / "0MA.jsonl"
 
 
 @pytest.fixture(scope="session")
@@ -112,8 +86,32 @@ def demo_run(tmp_path_factory):
     """`acav-assets demo` once per session (its results are read by the end-to-end and UI tests)."""
     root = tmp_path_factory.mktemp("demo")
     env = dict(os.environ, ACAV_DATA_ROOT=str(root / "data"), DAGSTER_HOME=str(root / "dagster_home"),
-               HF_HUB_OFFLINE="1", ACAV_COMPARE_DATASETS=f"MECAT-sample=acav:{MECAT_SAMPLE}")
+               HF_HUB_OFFLINE="1", ACAV_COMPARE_DATASETS=f"MECAT-sample=acav:{MECAT_SAMPLE_FILE}")
     result = subprocess.run([sys.executable, "-m", "acav_assets.cli", "demo"], env=env, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return root, result.stdout
+
+
+@pytest.fixture(scope="session")
+def expert_run(bad_corpus, tmp_path_factory):
+    """A shard of good, silent and broken files through every per-shard asset and check."""
+    root = str(tmp_path_factory.mktemp("experts") / "data")
+    manifest = bad_corpus["folder"] / "experts.csv"
+    names = ["good.flac", "good.ogg", "silence.wav", "video.mp4", "text.wav", "missing.wav"]
+    manifest.write_text("audio,title,tags\n" + "".join(f"{n},&quot;{n}&quot; https://x.y,a|A|b\n" for n in names))
+    shards = plan_shards(str(manifest), 10.0, 1.0, 1000)
+    store_shard_plans(shards, root)
+    (shard,) = shards
+    settings = AcavSettings(data_root=root, max_error_rate=0.5)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(shard_partitions.name, [shard])
+        result = dg.materialize(
+            [*dg.load_assets_from_modules([ingest, experts]),
+             *dg.load_asset_checks_from_modules([ingest, experts])],
+            selection=dg.AssetSelection.groups("ingest", "experts"),
+            partition_key=shard, instance=instance,
+            resources={"settings": settings, "tagger": TaggerResource(),
+                       "speech_models": SpeechModelsResource(), "lalm": LalmResource()},
+        )
+    return settings, shard, result

@@ -10,3 +10,5 @@ DEMO_EVIDENCE_ROWS = DATA / "evidence_rows.json"
 MECAT_SAMPLE = DATA / "mecat_sample"
 MECAT_CAPTIONS = MECAT_SAMPLE / "caption" / "train"
 MECAT_QA = MECAT_SAMPLE / "qa" / "train"
+# One real MECAT reference file of the sample.
+MECAT_SAMPLE_FILE = MECAT_CAPTIONS / "0MA.jsonl"

@@ -24,7 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from acav_assets.captions.llm_client import LlmSettings, ReplyCache, run_requests, totals  # noqa: E402
+from acav_assets.captions.llm_client import (  # noqa: E402
+    LlmSettings,
+    ReplyCache,
+    run_requests,
+    totals,
+)
 from acav_assets.captions.offline_synthesiser import synthesize_caption  # noqa: E402
 from acav_assets.captions.prompt import PROMPT_VERSION, build_messages, repair_messages  # noqa: E402
 from acav_assets.captions.schema import parse_reply, split_reasoning  # noqa: E402

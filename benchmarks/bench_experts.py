@@ -22,7 +22,11 @@ from pathlib import Path
 
 from acav_assets.cli import DEMO_MANIFEST
 from acav_assets.experts.metadata import analyse_metadata
-from acav_assets.experts.music import MUSIC_FIELDS, VOCAL_FIELDS, analyse_music_and_vocals
+from acav_assets.experts.music import (
+    MUSIC_FIELDS,
+    VOCAL_FIELDS,
+    analyse_music_and_vocals,
+)
 from acav_assets.experts.routing import ContentGroups, RoutingThresholds, route_row
 from acav_assets.experts.shard_runner import analyse_shard
 from acav_assets.experts.speech.analysis import SPEECH_FIELDS, analyse_speech

@@ -91,7 +91,10 @@ def hub_tagger(shape: str, batch_size: int, front_end: str, precision: str = "fl
     import torch
     from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
 
-    from acav_assets.experts.tagging.audioset_ontology import AUDIOSET_527, load_ontology
+    from acav_assets.experts.tagging.audioset_ontology import (
+        AUDIOSET_527,
+        load_ontology,
+    )
     from acav_assets.experts.tagging.hub_tagger import HubAudioTagger
 
     ontology = load_ontology()

@@ -18,7 +18,11 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from acav_assets.evaluation.date_metric import DEFAULT_MODEL_ID, TextEncoder, packaged_encoder
+from acav_assets.evaluation.date_metric import (
+    DEFAULT_MODEL_ID,
+    TextEncoder,
+    packaged_encoder,
+)
 from acav_assets.evaluation.mecat_scoring import load_references, score_group_details
 from acav_assets.stats.caption_corpora import ACAV_FACETS
 

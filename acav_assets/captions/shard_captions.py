@@ -10,7 +10,10 @@ import logging
 import pyarrow as pa
 
 from acav_assets.captions.llm_client import LlmSettings, ReplyCache, run_requests
-from acav_assets.captions.offline_synthesiser import SYNTHESIZER_NAME, synthesize_caption
+from acav_assets.captions.offline_synthesiser import (
+    SYNTHESIZER_NAME,
+    synthesize_caption,
+)
 from acav_assets.captions.prompt import PROMPT_VERSION, build_messages, repair_messages
 from acav_assets.captions.schema import (
     FACETS,

@@ -7,7 +7,12 @@ from acav_assets.defs.metadata import column_schema
 from acav_assets.defs.partitions import system_partitions
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.evaluation.mecat_scoring import MECAT_SCORES_SCHEMA
-from acav_assets.evaluation.system_scores import coverage_problems, encoder_name, references_folder, score_system
+from acav_assets.evaluation.system_scores import (
+    coverage_problems,
+    encoder_name,
+    references_folder,
+    score_system,
+)
 from acav_assets.evaluation.table2 import TABLE2_COLUMNS, render_table2
 from acav_assets.io import storage
 from acav_assets.stats import warehouse

@@ -7,7 +7,12 @@ from acav_assets.defs.metadata import check_result, metadata, table_metadata
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import PER_SHARD
 from acav_assets.defs.resources import AcavSettings
-from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA, MIN_DECODED_SECONDS, decode_shard, decode_summary
+from acav_assets.ingest.clip_decoding import (
+    CLIPS_SCHEMA,
+    MIN_DECODED_SECONDS,
+    decode_shard,
+    decode_summary,
+)
 from acav_assets.ingest.shard_plans import load_shard_plan
 from acav_assets.io import storage
 from acav_assets.quality.suites import check_clips

@@ -14,7 +14,11 @@ import dagster as dg
 
 from acav_assets.captions.schema import FACETS
 from acav_assets.defs.curation import release
-from acav_assets.defs.partitions import run_task_partitions, system_partitions, training_run_partitions
+from acav_assets.defs.partitions import (
+    run_task_partitions,
+    system_partitions,
+    training_run_partitions,
+)
 from acav_assets.defs.policies import TRANSIENT_RETRY
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.evaluation.downstream_tasks import (

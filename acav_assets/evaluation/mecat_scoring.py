@@ -17,7 +17,12 @@ import numpy as np
 import pyarrow as pa
 
 from acav_assets.contracts.domains import DOMAINS
-from acav_assets.evaluation.date_metric import GROUPS, TextEncoder, caption_score, date_group_score
+from acav_assets.evaluation.date_metric import (
+    GROUPS,
+    TextEncoder,
+    caption_score,
+    date_group_score,
+)
 from acav_assets.evaluation.fluency_checker import FluencyChecker
 from acav_assets.stats.caption_corpora import ACAV_FACETS, _acav_files, read_acav_jsonl
 

@@ -25,7 +25,13 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import get_window
 
 from acav_assets.experts.shard_runner import analyse_shard
-from acav_assets.experts.spec import DECODED, ExpertOutput, ExpertSpec, ShardInputs, ok_rows
+from acav_assets.experts.spec import (
+    DECODED,
+    ExpertOutput,
+    ExpertSpec,
+    ShardInputs,
+    ok_rows,
+)
 from acav_assets.io.mono_signal import integrated_loudness_lufs, validated_mono
 from acav_assets.io.table_fields import described_field as _field
 

@@ -8,7 +8,14 @@ add its name to ``EVIDENCE_EXPERTS`` if captions should read it.
 
 from __future__ import annotations
 
-from acav_assets.experts import acoustics, lalm_description, metadata, music, routing, sound_events
+from acav_assets.experts import (
+    acoustics,
+    lalm_description,
+    metadata,
+    music,
+    routing,
+    sound_events,
+)
 from acav_assets.experts.spec import ExpertSpec
 from acav_assets.experts.speech import expert as speech
 from acav_assets.experts.tagging import tag_table

@@ -18,8 +18,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from acav_assets.contracts.domains import DOMAINS, PARTS, STATUS_ERROR, STATUS_OK, domain_code
-from acav_assets.experts.spec import TAGGED, ExpertOutput, ExpertSpec, ShardInputs, ok_rows
+from acav_assets.contracts.domains import (
+    DOMAINS,
+    PARTS,
+    STATUS_ERROR,
+    STATUS_OK,
+    domain_code,
+)
+from acav_assets.experts.spec import (
+    TAGGED,
+    ExpertOutput,
+    ExpertSpec,
+    ShardInputs,
+    ok_rows,
+)
 from acav_assets.experts.tagging.audioset_ontology import (
     CHANNEL_ENVIRONMENT_BACKGROUND,
     MUSIC,

@@ -11,7 +11,13 @@ import logging
 import pyarrow as pa
 
 from acav_assets.contracts.layout import DataLayout
-from acav_assets.ingest.manifests import PLANNED_CLIP_SCHEMA, plan_clips, read_manifest, shard_prefix, split_into_shards
+from acav_assets.ingest.manifests import (
+    PLANNED_CLIP_SCHEMA,
+    plan_clips,
+    read_manifest,
+    shard_prefix,
+    split_into_shards,
+)
 from acav_assets.io import storage
 from acav_assets.io.audio_decoding import probe_duration
 

@@ -1,0 +1,1 @@
+"""Operations: which shards are due after an interruption or for the nightly backfill."""

@@ -11,7 +11,11 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from acav_assets.training.audio_text_model import SAMPLE_RATE, EncoderInputs, prepare_features
+from acav_assets.training.audio_text_model import (
+    SAMPLE_RATE,
+    EncoderInputs,
+    prepare_features,
+)
 from acav_assets.training.config import FACET_PROMPTS, TrainingConfig
 
 log = logging.getLogger(__name__)

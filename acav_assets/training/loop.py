@@ -26,7 +26,11 @@ from pathlib import Path
 import torch
 
 from acav_assets.training.audio_text_model import trainable_parameters
-from acav_assets.training.checkpoints import latest_checkpoint, read_curve, save_checkpoint
+from acav_assets.training.checkpoints import (
+    latest_checkpoint,
+    read_curve,
+    save_checkpoint,
+)
 from acav_assets.training.config import TrainingConfig
 from acav_assets.training.examples import BatchStream, Example, caption_examples
 from acav_assets.training.model_assembly import build_model, pin_revisions

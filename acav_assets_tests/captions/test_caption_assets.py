@@ -8,7 +8,6 @@ from acav_assets.captions.schema import FACETS
 from acav_assets.defs import captions as caption_defs
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import CaptionLlmResource
-from acav_assets_tests.experts.test_expert_assets import expert_run  # noqa: F401  (fixture)
 from acav_assets_tests.openai_stub import OpenAIStub
 
 
@@ -23,7 +22,7 @@ def materialise_captions(settings, shard, llm: CaptionLlmResource):
         )
 
 
-def test_offline_synthesiser_captions_every_decoded_clip(expert_run):  # noqa: F811
+def test_offline_synthesiser_captions_every_decoded_clip(expert_run):
     settings, shard, _ = expert_run
     result = materialise_captions(settings, shard, CaptionLlmResource())
     assert result.success and all(e.passed for e in result.get_asset_check_evaluations())
@@ -34,7 +33,7 @@ def test_offline_synthesiser_captions_every_decoded_clip(expert_run):  # noqa: F
     assert silent and silent[0]["speech"][0] == "None"
 
 
-def test_llm_captions_are_validated_cached_and_failures_kept(expert_run, tmp_path):  # noqa: F811
+def test_llm_captions_are_validated_cached_and_failures_kept(expert_run, tmp_path):
     settings, shard, _ = expert_run
     # Prompts for the video clip always get broken JSON: it must be recorded, not lost.
     with OpenAIStub(garbage_markers=("video",)) as server:

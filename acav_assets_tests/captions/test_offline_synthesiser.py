@@ -17,7 +17,11 @@ from typing import Any
 
 import pytest
 
-from acav_assets.captions.offline_synthesiser import SYNTHESIZER_NAME, quote_transcript, synthesize_caption
+from acav_assets.captions.offline_synthesiser import (
+    SYNTHESIZER_NAME,
+    quote_transcript,
+    synthesize_caption,
+)
 from acav_assets.captions.schema import (
     ABSENT,
     CONTENT_FACETS,

@@ -98,8 +98,8 @@ def test_probe_on_a_checkpoint_trains_only_the_adapter_and_scores_the_test_split
     from acav_assets.training.config import TrainingConfig
     from acav_assets.training.loop import train
     from acav_assets.training.model_assembly import load_trained_model
+    from acav_assets_tests.fixtures import shuffled, tone_examples
     from acav_assets_tests.tiny_audio_models import save_tiny_models
-    from acav_assets_tests.training.test_caption_training import shuffled, tone_examples
 
     encoder, decoder = save_tiny_models(tmp_path / "tiny")
     config = TrainingConfig(encoder=encoder, decoder=decoder, tokenizer="qwen3-packaged", batch_size=4, max_steps=2,

@@ -7,7 +7,10 @@ import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
 from acav_assets.curation.filters import packaged_model_dir
-from acav_assets.evaluation.fluency_checker import FluencyChecker, FluencyCheckerUnavailable
+from acav_assets.evaluation.fluency_checker import (
+    FluencyChecker,
+    FluencyCheckerUnavailable,
+)
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 FLUENT, BROKEN = "a dog barks while cars pass by", "a a a dog dog the the barks barks and and"

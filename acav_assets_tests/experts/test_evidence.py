@@ -2,7 +2,7 @@ import pyarrow as pa
 
 from acav_assets.experts.evidence import STATUS_NOT_APPLICABLE, build_evidence
 from acav_assets.experts.shard_runner import expert_schema
-from acav_assets_tests.stats.test_sql_runner import clip_rows
+from acav_assets_tests.fixtures import clip_rows
 
 
 def expert(rows: list[dict], fields: list[pa.Field]) -> pa.Table:

@@ -1,14 +1,10 @@
 """The expert stage through Dagster on a small generated shard, and the model resources."""
 
-import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
-from acav_assets.defs import experts, ingest
-from acav_assets.defs.partitions import shard_partitions
-from acav_assets.defs.resources import AcavSettings, LalmResource, SpeechModelsResource, TaggerResource
+from acav_assets.defs.resources import TaggerResource
 from acav_assets.experts.tagging.tag_table import label_mids_of
-from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
 
 
 def test_unknown_profile_is_a_clear_error():
@@ -25,30 +21,6 @@ def test_missing_hub_model_says_how_to_get_it(tmp_path):
 
     with pytest.raises(TaggerModelUnavailable, match="ACAV_TAGGER_MODEL"):
         TaggerResource(profile="paper", model=str(tmp_path / "no-such-model")).load()
-
-
-@pytest.fixture(scope="module")
-def expert_run(bad_corpus, tmp_path_factory):
-    """A shard of good, silent and broken files through every per-shard asset and check."""
-    root = str(tmp_path_factory.mktemp("experts") / "data")
-    manifest = bad_corpus["folder"] / "experts.csv"
-    names = ["good.flac", "good.ogg", "silence.wav", "video.mp4", "text.wav", "missing.wav"]
-    manifest.write_text("audio,title,tags\n" + "".join(f"{n},&quot;{n}&quot; https://x.y,a|A|b\n" for n in names))
-    shards = plan_shards(str(manifest), 10.0, 1.0, 1000)
-    store_shard_plans(shards, root)
-    (shard,) = shards
-    settings = AcavSettings(data_root=root, max_error_rate=0.5)
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(shard_partitions.name, [shard])
-        result = dg.materialize(
-            [*dg.load_assets_from_modules([ingest, experts]),
-             *dg.load_asset_checks_from_modules([ingest, experts])],
-            selection=dg.AssetSelection.groups("ingest", "experts"),
-            partition_key=shard, instance=instance,
-            resources={"settings": settings, "tagger": TaggerResource(),
-                       "speech_models": SpeechModelsResource(), "lalm": LalmResource()},
-        )
-    return settings, shard, result
 
 
 def test_every_expert_asset_and_check_succeeds(expert_run):

@@ -1,6 +1,12 @@
 import pytest
 
-from acav_assets.ingest.clip_keys import ClipKeyError, format_seconds, make_clip_key, parse_clip_key, sanitize_source_id
+from acav_assets.ingest.clip_keys import (
+    ClipKeyError,
+    format_seconds,
+    make_clip_key,
+    parse_clip_key,
+    sanitize_source_id,
+)
 
 
 @pytest.mark.parametrize(

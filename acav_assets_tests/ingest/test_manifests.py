@@ -4,7 +4,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from acav_assets.ingest.manifests import ManifestError, plan_clips, read_manifest, split_into_shards
+from acav_assets.ingest.manifests import (
+    ManifestError,
+    plan_clips,
+    read_manifest,
+    split_into_shards,
+)
 
 
 def durations(mapping):

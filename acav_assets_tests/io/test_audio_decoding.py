@@ -2,8 +2,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from acav_assets.io.audio_decoding import TARGET_RATE, AudioDecodeError, decode_clip, probe_duration
-from acav_assets_tests.conftest import tone
+from acav_assets.io.audio_decoding import (
+    TARGET_RATE,
+    AudioDecodeError,
+    decode_clip,
+    probe_duration,
+)
+from acav_assets_tests.fixtures import tone
 
 
 def dominant_frequency(audio: np.ndarray) -> float:

@@ -9,7 +9,7 @@ import pytest
 
 from acav_assets.cli import DEMO_MANIFEST
 from acav_assets.contracts.domains import DOMAINS
-from acav_assets_tests.conftest import MECAT_SAMPLE  # the demo_run fixture is in conftest (shared with the UI test)
+from acav_assets_tests.reference_data import MECAT_SAMPLE_FILE
 
 
 def test_demo_corpus_covers_every_domain():
@@ -119,7 +119,7 @@ def test_table_1_comparison(demo_run):
     root, _ = demo_run
     rows = {r["dataset"]: r for r in pq.read_table(root / "data" / "dataset_comparison" / "dataset_comparison.parquet").to_pylist()}
     assert rows["acav"]["samples"] > 0 and rows["acav"]["unique_tokens"] > 100
-    if MECAT_SAMPLE.exists():
+    if MECAT_SAMPLE_FILE.exists():
         assert rows["MECAT-sample"]["samples"] == 206
     with duckdb.connect(str(root / "data" / "warehouse.duckdb"), read_only=True) as con:
         datasets = {r[0] for r in con.execute("SELECT dataset FROM dataset_comparison").fetchall()}

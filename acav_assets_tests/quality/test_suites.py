@@ -4,7 +4,7 @@ from acav_assets.experts.acoustics import ACOUSTIC_RANGES
 from acav_assets.experts.acoustics import SPEC as ACOUSTICS
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.quality import suites as quality_checks
-from acav_assets_tests.stats.test_sql_runner import clip_rows
+from acav_assets_tests.fixtures import clip_rows
 
 
 def test_good_clips_pass():

@@ -2,23 +2,11 @@ import pyarrow as pa
 import pytest
 
 from acav_assets.contracts.layout import DataLayout
-from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.io import storage
 from acav_assets.stats import sql_runner as sql_models
+from acav_assets.stats.token_stats import CAPTION_TOKENS_SCHEMA
 from acav_assets.stats.warehouse import SQL_MODELS_DIR, sources
-
-
-def clip_rows(shard: str, statuses: list[str]) -> pa.Table:
-    rows = []
-    for i, status in enumerate(statuses):
-        rows.append(
-            {"key": f"{shard}_{i}_0_10", "shard": shard, "source": f"/a/{shard}{i}.wav", "start_s": 0.0,
-             "end_s": 10.0, "source_id": f"{shard}{i}", "manifest": "m.csv", "manifest_row": i + 1,
-             "duration_s": 10.0 if status == "ok" else None, "status": status,
-             "error_kind": None if status == "ok" else "unreadable_format",
-             "error": None if status == "ok" else "bad"}
-        )
-    return pa.Table.from_pylist(rows, schema=CLIPS_SCHEMA)
+from acav_assets_tests.fixtures import clip_rows
 
 
 def test_models_build_in_dependency_order():
@@ -74,7 +62,6 @@ def test_a_failing_model_leaves_the_previous_build(tmp_path):
 
 
 def test_unique_tokens_and_facet_statistics(tmp_path):
-    import pyarrow as pa
 
     root = str(tmp_path / "data")
     storage.write_table(clip_rows("s0", ["ok"]), DataLayout(root).table("clips", "s0"))

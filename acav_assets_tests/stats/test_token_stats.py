@@ -78,12 +78,6 @@ def test_dataset_statistics_known_answer() -> None:
     assert con.sql("SHOW TABLES").fetchall() == []  # registered tables are cleaned up
 
 
-def test_markdown_table() -> None:
-    text = markdown_table(pa.table({"dataset": ["a|b"], "hours": [None], "samples": [4_664_075]}))
-    assert text.splitlines() == ["| dataset | hours | samples |", "|---|---|---|",
-                                 "| a\\|b |  | 4,664,075 |"]
-
-
 @pytest.mark.skipif(len(MECAT_FILES) != 6, reason="MECAT reference files not present")
 def test_mecat_reference_statistics() -> None:
     per_file = pa.concat_tables(read_acav_jsonl(f, f"MECAT/{f.stem}") for f in MECAT_FILES)

@@ -12,11 +12,15 @@ from acav_assets.captions.schema import FACETS
 from acav_assets.training.checkpoints import latest_checkpoint
 from acav_assets.training.config import FACET_PROMPTS, TrainingConfig, load_run_file
 from acav_assets.training.examples import Example, caption_targets, length_aware_batches
-from acav_assets.training.generation import generate_texts, predict_captions, write_prediction_csvs
+from acav_assets.training.generation import (
+    generate_texts,
+    predict_captions,
+    write_prediction_csvs,
+)
 from acav_assets.training.loop import make_optimizer, train, warmup_cosine
 from acav_assets.training.model_assembly import build_model, load_trained_model
+from acav_assets_tests.fixtures import shuffled, tone_examples
 from acav_assets_tests.tiny_audio_models import (
-    VOICE_RANGES,
     release_captions,
     save_tiny_models,
     tone,
@@ -34,21 +38,6 @@ def tiny_config(tiny, **changes) -> TrainingConfig:
     values = dict(encoder=encoder, decoder=decoder, tokenizer="qwen3-packaged", batch_size=4, max_steps=4,
                   warmup_steps=2, save_every=2, log_every=1, max_audio_seconds=1.0, learning_rate=1e-3)
     return TrainingConfig(**{**values, **changes})
-
-
-def tone_examples(seed: int, count: int) -> list[Example]:
-    rng = np.random.default_rng(seed)
-    labels = list(VOICE_RANGES)
-    return [Example(f"tone{seed}_{i}", tone(labels[i % 4], rng), "Which voice range is this note?", labels[i % 4])
-            for i in range(count)]
-
-
-def shuffled(examples):
-    def source(seed, part, parts):
-        order = examples[:]
-        random.Random(seed).shuffle(order)
-        return order[part::parts]
-    return source
 
 
 def test_warmup_then_cosine_down_to_ten_percent():

@@ -46,7 +46,12 @@ from acav_assets.captions.offline_synthesiser.facets import (
     _sound_facet,
     _speech_facet,
 )
-from acav_assets.captions.offline_synthesiser.facts import _clamp, _facts, _mean, quote_transcript
+from acav_assets.captions.offline_synthesiser.facts import (
+    _clamp,
+    _facts,
+    _mean,
+    quote_transcript,
+)
 from acav_assets.captions.offline_synthesiser.phrasing import _Phrases
 from acav_assets.captions.offline_synthesiser.qa import _qa_candidates, _select_qa
 from acav_assets.captions.schema import CONTENT_FACETS, FACETS, CaptionRecord

@@ -27,7 +27,11 @@ import numpy as np
 import pyarrow as pa
 
 from acav_assets.experts.speech.asr import SpeechRecognizer, Transcript
-from acav_assets.experts.speech.gender import GenderEstimate, GenderEstimator, pitch_gender
+from acav_assets.experts.speech.gender import (
+    GenderEstimate,
+    GenderEstimator,
+    pitch_gender,
+)
 from acav_assets.experts.speech.pitch import PitchStats, measure_pitch
 from acav_assets.experts.speech.resampling import RATE, _to_rate
 from acav_assets.experts.speech.vad import VoiceActivityDetector

@@ -295,7 +295,9 @@ def _hub_repo_id(size_or_id: str) -> str:
     if "/" in size_or_id:
         return size_or_id
     try:
-        from faster_whisper.utils import _MODELS  # size name -> repo id; private but stable
+        from faster_whisper.utils import (
+            _MODELS,  # size name -> repo id; private but stable
+        )
 
         return _MODELS.get(size_or_id, size_or_id)
     except ImportError:

@@ -17,7 +17,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from acav_assets.experts.tagging.tagger_protocol import SAMPLE_RATE, AudioTagger, _as_mono
+from acav_assets.experts.tagging.tagger_protocol import (
+    SAMPLE_RATE,
+    AudioTagger,
+    _as_mono,
+)
 
 __all__ = [
     "ClipTags",

@@ -25,7 +25,11 @@ import soxr
 
 from acav_assets.experts.speech import analysis as speech_analysis
 from acav_assets.experts.speech import asr as speech_asr
-from acav_assets.experts.speech.analysis import SPEECH_FIELDS, UNAVAILABLE, analyse_speech
+from acav_assets.experts.speech.analysis import (
+    SPEECH_FIELDS,
+    UNAVAILABLE,
+    analyse_speech,
+)
 from acav_assets.experts.speech.asr import (
     PACKAGED_BASE_NAME,
     PACKAGED_BASE_SHA256,

@@ -9,7 +9,12 @@ from importlib import resources
 import pytest
 
 from acav_assets.experts.tagging import audioset_ontology as onto
-from acav_assets.experts.tagging.audioset_ontology import AUDIOSET_527, AudioSetClass, Ontology, load_ontology
+from acav_assets.experts.tagging.audioset_ontology import (
+    AUDIOSET_527,
+    AudioSetClass,
+    Ontology,
+    load_ontology,
+)
 
 
 @pytest.fixture(scope="module")

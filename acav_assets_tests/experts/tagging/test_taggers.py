@@ -27,10 +27,21 @@ from acav_assets.experts.tagging.audioset_ontology import (
     load_audioset_527,
     load_ontology,
 )
-from acav_assets.experts.tagging.hub_tagger import TAGGER_MODEL_ENV, HubAudioTagger, label_mids_from_names
-from acav_assets.experts.tagging.tagger_protocol import AudioTagger, TaggerModelUnavailable
+from acav_assets.experts.tagging.hub_tagger import (
+    TAGGER_MODEL_ENV,
+    HubAudioTagger,
+    label_mids_from_names,
+)
+from acav_assets.experts.tagging.tagger_protocol import (
+    AudioTagger,
+    TaggerModelUnavailable,
+)
 from acav_assets.experts.tagging.windows import split_windows, tag_clip, tag_clips
-from acav_assets.experts.tagging.yamnet_front_end import _patch_starts, _yamnet_mel_matrix, yamnet_log_mel
+from acav_assets.experts.tagging.yamnet_front_end import (
+    _patch_starts,
+    _yamnet_mel_matrix,
+    yamnet_log_mel,
+)
 from acav_assets.experts.tagging.yamnet_tagger import YamnetTagger
 from acav_assets.io.audio_decoding import decode_clip
 from acav_assets_tests.reference_data import REPO_ROOT
