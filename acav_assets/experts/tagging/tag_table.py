@@ -112,7 +112,7 @@ def tags_of_shard(inputs: ShardInputs) -> ExpertOutput:
     names = [ontology.name(mid) for mid in model.label_mids]
     table = tag_shard(inputs.audio, inputs.shard, model, names, log=inputs.log)
     details = {"tagger": getattr(model, "model_id", type(model).__name__), "labels": len(names)}
-    for name in ("device", "precision", "front_end"):  # hub taggers: where and how the model ran
+    for name in ("device", "precision", "front_end", "int8_kernels"):  # where and how the model ran
         if hasattr(model, name):
             details[f"tagger_{name}"] = getattr(model, name)
     return ExpertOutput(table, details)

@@ -397,3 +397,11 @@ def test_unmapped_labels_are_listed():
     assert label_mids_from_names(["Speech", "/m/04rlf"]) == (SPEECH, MUSIC)
     with pytest.raises(ValueError, match=r"\['speech', 'Not a sound'\]"):
         label_mids_from_names(["Speech", "speech", "Not a sound"])
+
+
+def test_int8_kernels_are_chosen_for_exact_scores():
+    """The packaged tagger says which int8 kernels it runs; unfused ones where fused would saturate."""
+    from acav_assets.experts.tagging.yamnet_tagger import has_exact_int8_kernels
+
+    tagger = YamnetTagger()
+    assert tagger.int8_kernels == ("fused" if has_exact_int8_kernels() else "unfused (no VNNI)")
