@@ -17,7 +17,9 @@ one place::
     {root}/warehouse.duckdb                     statistics, rebuilt from the Parquet at any time
 
 A root is local when it is a path or a ``file://`` URL; anything else with ``://`` (``s3://``,
-``gs://`` ...) is an object store reached through fsspec.
+``gs://`` ...) is an object store reached through fsspec. Every name put into a path (asset,
+shard, run, system, task) must be one plain path component, so that no partition key, manifest
+name or ``--prefix`` can reach outside the data root.
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ def local_path(url: str) -> str | None:
     if is_remote(url):
         return None
     return url[len("file://"):] if url.startswith("file://") else url
+
+
+def checked_name(name: str, what: str = "name") -> str:
+    """``name`` if it is one plain path component, else a ValueError saying why."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{what} must be a non-empty string, got {name!r}")
+    if name in {".", ".."} or any(sep in name for sep in ("/", "\\")) or any(ord(c) < 32 for c in name):
+        raise ValueError(f"{what} {name!r} is not a plain name: no '/', '\\', control characters, '.' or '..'")
+    return name
 
 
 def normalise_root(root: str) -> str:
@@ -71,14 +82,14 @@ class DataLayout:
     # Tabular assets and the shard audio
     def table(self, asset: str, partition: str | None = None, ext: str = "parquet") -> str:
         """One asset partition, or an unpartitioned asset (``{asset}/{asset}.{ext}``)."""
-        name = partition if partition is not None else asset
-        return f"{self.base}/{asset}/{name}.{ext}"
+        name = checked_name(partition, "partition") if partition is not None else asset
+        return f"{self.base}/{checked_name(asset, 'asset')}/{name}.{ext}"
 
     def glob(self, asset: str, ext: str = "parquet") -> str:
-        return f"{self.base}/{asset}/*.{ext}"
+        return f"{self.base}/{checked_name(asset, 'asset')}/*.{ext}"
 
     def folder(self, asset: str) -> str:
-        return f"{self.base}/{asset}"
+        return f"{self.base}/{checked_name(asset, 'asset')}"
 
     def shard_plan(self, shard: str) -> str:
         return self.table(PLANS, shard)
@@ -104,17 +115,18 @@ class DataLayout:
 
     # Training and evaluation
     def training_run_file(self, run: str) -> Path:
-        return self.local_root("training") / "training_runs" / f"{run}.json"
+        return self.local_root("training") / "training_runs" / f"{checked_name(run, 'run')}.json"
 
     def training_folder(self, run: str) -> Path:
-        return self.local_root("training") / "training" / run
+        return self.local_root("training") / "training" / checked_name(run, "run")
 
     def predictions(self, system: str) -> str:
         """A system's prediction CSVs: written by caption_predictions or ``acav-assets add-system``."""
-        return f"{self.base}/predictions/{system}"
+        return f"{self.base}/predictions/{checked_name(system, 'system')}"
 
     def downstream_scores(self, run: str, task: str) -> Path:
-        return self.local_root("downstream probes") / "downstream_scores" / run / f"{task}.json"
+        folder = self.local_root("downstream probes") / "downstream_scores" / checked_name(run, "run")
+        return folder / f"{checked_name(task, 'task')}.json"
 
     # Statistics
     def warehouse(self) -> str:

@@ -37,3 +37,14 @@ def test_local_roots_are_made_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert normalise_root("data") == str(tmp_path / "data")
     assert normalise_root("s3://b/data") == "s3://b/data"
+
+
+@pytest.mark.parametrize("name", ["..", ".", "../../x-00000", "a/b", "a\\b", "", "x\n"])
+def test_names_cannot_leave_the_data_root(tmp_path, name):
+    layout = DataLayout(str(tmp_path))
+    for path_of in (lambda: layout.table("clips", name), lambda: layout.audio_tar(name),
+                    lambda: layout.shard_plan(name), lambda: layout.predictions(name),
+                    lambda: layout.training_run_file(name), lambda: layout.table(name)):
+        with pytest.raises(ValueError, match="not a plain name|non-empty"):
+            path_of()
+

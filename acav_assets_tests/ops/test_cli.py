@@ -32,3 +32,11 @@ def test_malformed_manifest_is_a_clear_error(environment, capsys):
     manifest.write_text("audio,end\na.wav,ten\n")
     assert cli.main(["register", str(manifest)]) == 2
     assert "row 1: end 'ten' is not a number of seconds" in capsys.readouterr().err
+
+
+def test_register_refuses_a_prefix_that_climbs_out(environment, tmp_path, bad_corpus, capsys):
+    manifest = tmp_path / "corpus.csv"
+    manifest.write_text(f"audio\n{bad_corpus['folder'] / 'good.flac'}\n")
+    code = cli.main(["register", str(manifest), "--prefix", "../../escaped"])
+    assert code == 2 and "not a plain name" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("escaped*"))
