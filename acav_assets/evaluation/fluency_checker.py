@@ -15,6 +15,7 @@ cache, or from ``backbone`` (a local folder) when the hub is out of reach.
 from __future__ import annotations
 
 import logging
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,7 +60,11 @@ class FluencyChecker:
         known_sums = {sha: name for name, (_, sha) in CHECKPOINTS.items()}
         if verify_checksum and path.stem in CHECKPOINTS and sha256_file(path) not in known_sums:
             raise ValueError(f"{path}: sha256 does not match FENSE's published {path.stem} checkpoint")
-        states = torch.load(path, map_location="cpu", weights_only=False)
+        try:  # tensors and plain values only: a checkpoint never gets to run code
+            states = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as error:
+            raise ValueError(f"{path} holds Python objects besides tensors and plain values; refusing to "
+                             f"unpickle it ({str(error).splitlines()[0]})") from error
         missing = {"model_type", "num_classes", "state_dict"} - set(states)
         if missing:
             raise ValueError(f"{path} is not a FENSE error-checker checkpoint (missing {sorted(missing)})")

@@ -118,7 +118,7 @@ def train(config: TrainingConfig, out_dir: str | Path,
         optimizer, warmup_cosine(config.warmup_steps, config.max_steps, config.min_lr_ratio))
     step, curve = 0, []
     if resume is not None:
-        state = torch.load(resume / "training_state.pt", map_location="cpu", weights_only=False)
+        state = torch.load(resume / "training_state.pt", map_location="cpu", weights_only=True)
         if state["optimizer_name"] == optimizer_name:
             optimizer.load_state_dict(state["optimizer"])
         else:

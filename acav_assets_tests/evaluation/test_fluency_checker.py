@@ -81,3 +81,19 @@ def test_missing_wrong_and_tampered_checkpoints(backbone, tmp_path):
     assert hashlib.sha256(fake.read_bytes()).hexdigest() != "1a719f09"
     with pytest.raises(ValueError, match="sha256 does not match"):
         FluencyChecker(fake, backbone=folder)
+
+
+class _RunsCode:
+    """An object whose unpickling would call a function: what a hostile checkpoint carries."""
+
+    def __reduce__(self):
+        return (print, ("this ran while loading",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(backbone, tmp_path, capsys):
+    folder, _, _ = backbone
+    path = tmp_path / "hostile.ckpt"
+    torch.save({"model_type": "bert", "num_classes": 2, "state_dict": {}, "payload": _RunsCode()}, path)
+    with pytest.raises(ValueError, match="refusing to unpickle"):
+        FluencyChecker(path, backbone=folder)
+    assert "this ran while loading" not in capsys.readouterr().out
