@@ -30,7 +30,8 @@ def clips(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.Mater
     shard, layout = context.partition_key, settings.layout
     plan = load_shard_plan(settings.data_root, shard)
     context.log.info("decoding %d clips of shard %s", plan.num_rows, shard)
-    table = decode_shard(plan, layout.audio_tar(shard), workers=settings.workers, log=context.log)
+    table = decode_shard(plan, layout.audio_tar(shard), workers=settings.workers, log=context.log,
+                         max_clip_seconds=settings.max_clip_seconds)
     storage.write_table(table, layout.table("clips", shard))
     return dg.MaterializeResult(metadata={
         **table_metadata(table, layout.table("clips", shard), CLIPS_SCHEMA),

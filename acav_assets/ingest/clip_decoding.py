@@ -9,6 +9,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar
 
 import pyarrow as pa
@@ -61,8 +62,15 @@ def bounded_map(function: Callable[[T], R], items: Iterable[T], workers: int) ->
             yield in_flight.popleft().result()
 
 
-def _decode_one(planned: dict) -> tuple[dict, EncodedClip | None]:
+def _decode_one(planned: dict, max_seconds: float | None = None) -> tuple[dict, EncodedClip | None]:
     row = dict(planned)
+    window = (planned["end_s"] - planned["start_s"]) if planned["end_s"] is not None else None
+    if max_seconds is not None and window is not None and window > max_seconds:
+        # Refused before reading: a window of hours would otherwise be decoded into memory whole.
+        row.update(status=STATUS_ERROR, error_kind="window_too_long",
+                   error=f"the planned window is {window:.1f} s, longer than the {max_seconds:g} s limit "
+                   "(ACAV_MAX_CLIP_SECONDS); nothing was read")
+        return row, None
     try:
         decoded = decode_clip(planned["source"], planned["start_s"], planned["end_s"])
         encoded = encode_flac(decoded.audio)
@@ -91,12 +99,15 @@ def decode_shard(
     min_clip_seconds: float = MIN_DECODED_SECONDS,
     progress_every_s: float = 15.0,
     log: logging.Logger = logger,
+    max_clip_seconds: float | None = None,
 ) -> pa.Table:
-    """Decode the clips planned for one shard into ``audio_url`` and return the clips table."""
+    """Decode the clips planned for one shard into ``audio_url`` and return the clips table. A
+    planned window longer than ``max_clip_seconds`` is refused with its reason, unread."""
     rows: list[dict] = []
     progress = ShardProgress("decoding", total=plan.num_rows, log=log, every_s=progress_every_s)
     with AudioShardWriter(audio_url) as writer:
-        for row, encoded in bounded_map(_decode_one, plan.to_pylist(), workers):
+        decode = partial(_decode_one, max_seconds=max_clip_seconds)
+        for row, encoded in bounded_map(decode, plan.to_pylist(), workers):
             if encoded is not None and row["duration_s"] < min_clip_seconds:
                 row.update(
                     status=STATUS_ERROR,

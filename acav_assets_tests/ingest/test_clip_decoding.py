@@ -75,3 +75,22 @@ def test_long_file_is_decoded_clip_by_clip(bad_corpus, tmp_path):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 20 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_a_window_past_the_limit_is_refused_unread(bad_corpus, tmp_path):
+    """A manifest end of 1e9 s on a 30-minute file: refused with its reason, nothing decoded into
+    memory; the good clip beside it is kept."""
+    manifest = tmp_path / "huge.csv"
+    long_file, good = bad_corpus["folder"] / "thirty_minutes.wav", bad_corpus["folder"] / "good.flac"
+    manifest.write_text(f"audio,start,end\n{long_file},0,1000000000\n{good},0,5\n")
+    (plan,) = plan_shards(str(manifest), 10.0, 1.0, shard_size=1000).values()
+    tracemalloc.start()
+    table = decode_shard(plan, str(tmp_path / "huge.tar"), workers=1, max_clip_seconds=30.0)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rows = {row["source"]: row for row in table.to_pylist()}
+    refused = rows[str(long_file)]
+    assert refused["status"] == "error" and refused["error_kind"] == "window_too_long"
+    assert "1000000000.0 s, longer than the 30 s limit" in refused["error"]
+    assert rows[str(good)]["status"] == "ok"
+    assert peak < 20 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
