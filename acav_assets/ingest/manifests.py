@@ -157,9 +157,22 @@ def _validate_row(record: dict, manifest: str, row_number: int, base: str) -> So
     )
 
 
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refusing a key given twice (json.loads would keep the last one)."""
+    record = {}
+    for key, value in pairs:
+        if key in record:
+            raise KeyError(key)
+        record[key] = value
+    return record
+
+
 def _csv_records(location: str, text: io.TextIOBase) -> list[dict]:
     """CSV rows as text (ids like "007" must survive), refusing rows that do not fit the header."""
     reader = csv.DictReader(text)
+    repeated = sorted({name for name in reader.fieldnames or [] if (reader.fieldnames or []).count(name) > 1})
+    if repeated:  # DictReader would silently keep the last column of each name
+        raise ManifestError(f"{location}: the header names {', '.join(map(repr, repeated))} more than once")
     records = []
     for row_number, record in enumerate(reader, start=1):
         if None in record:
@@ -183,9 +196,11 @@ def _read_records(location: str, fs: fsspec.AbstractFileSystem, path: str) -> li
                 if not line.strip():
                     continue
                 try:
-                    record = json.loads(line)
+                    record = json.loads(line, object_pairs_hook=_unique_keys)
                 except json.JSONDecodeError as error:
                     raise ManifestError(f"{location}: row {line_number}: invalid JSON ({error.msg})") from None
+                except KeyError as error:
+                    raise ManifestError(f"{location}: row {line_number}: the field {error.args[0]!r} appears twice") from None
                 if not isinstance(record, dict):
                     raise ManifestError(f"{location}: row {line_number}: expected a JSON object")
                 records.append(record)

@@ -59,6 +59,7 @@ def test_audio_folder_without_manifest(tmp_path):
         ("audio,title\na.wav,t,extra\n", "row 1: more fields than the header"),
         ("path,title\na.wav,t\n", "no 'audio' column"),
         ("audio,start\na.wav,-1\n", "row 1: start"),
+        ("audio,title,audio\na.wav,t,b.wav\n", "the header names 'audio' more than once"),
     ],
 )
 def test_malformed_csv_names_the_row(tmp_path, content, message):
@@ -72,6 +73,13 @@ def test_malformed_jsonl_names_the_line(tmp_path):
     manifest = tmp_path / "bad.jsonl"
     manifest.write_text('{"audio": "a.wav"}\n{"audio": "b.wav",\n')
     with pytest.raises(ManifestError, match="row 2: invalid JSON"):
+        read_manifest(str(manifest))
+
+
+def test_a_jsonl_field_given_twice_is_refused(tmp_path):
+    manifest = tmp_path / "twice.jsonl"
+    manifest.write_text('{"audio": "a.wav"}\n{"audio": "b.wav", "audio": "c.wav"}\n')
+    with pytest.raises(ManifestError, match="row 2: the field 'audio' appears twice"):
         read_manifest(str(manifest))
 
 
