@@ -46,7 +46,12 @@ class DecodedClip:
 
 @contextlib.contextmanager
 def _open_source(url: str) -> Iterator:
-    fs, path = fsspec.core.url_to_fs(url)
+    try:
+        fs, path = fsspec.core.url_to_fs(url)
+    except ImportError as error:  # e.g. http:// without fsspec's optional HTTP packages
+        raise AudioDecodeError("unsupported_location", f"{url} cannot be reached from here: {error}") from None
+    except ValueError as error:  # an unknown protocol
+        raise AudioDecodeError("unsupported_location", f"{url}: {error}") from None
     try:
         if not fs.exists(path):
             raise AudioDecodeError("missing_file", f"{url} does not exist")

@@ -84,3 +84,23 @@ def test_probe_duration(bad_corpus):
     assert probe_duration(str(folder / "video.mp4")) == pytest.approx(3.0, abs=0.1)
     assert probe_duration(str(folder / "text.wav")) is None
     assert probe_duration(str(folder / "missing.wav")) is None
+
+
+def test_an_unreachable_location_is_a_reason_not_a_crash(monkeypatch):
+    """A URL whose filesystem is unknown, or needs packages that are not installed (http:// without
+    aiohttp), gets a per-clip reason; probing it during planning returns no duration."""
+    import fsspec
+
+    from acav_assets.io.audio_decoding import AudioDecodeError, decode_clip, probe_duration
+
+    with pytest.raises(AudioDecodeError) as unknown:
+        decode_clip("nosuchproto://host/a.wav", 0.0, 5.0)
+    assert unknown.value.kind == "unsupported_location"
+
+    def needs_packages(url, **kwargs):
+        raise ImportError('HTTPFileSystem requires "requests" and "aiohttp" to be installed')
+
+    monkeypatch.setattr(fsspec.core, "url_to_fs", needs_packages)
+    with pytest.raises(AudioDecodeError, match="cannot be reached from here: HTTPFileSystem requires"):
+        decode_clip("http://host.invalid/a.wav", 0.0, 5.0)
+    assert probe_duration("http://host.invalid/a.wav") is None
