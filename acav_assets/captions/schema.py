@@ -353,9 +353,24 @@ def validate_payload(payload: Any, domain: str) -> CaptionRecord:
     facets = _validate_facets(payload.get("facets"), domain, problems)
     confidences = _validate_confidences(payload.get("confidences"), problems)
     qa = _validate_qa(payload.get("qa"), problems)
+    problems += [f"{where} contains a lone surrogate ({code}), which is not valid Unicode text; write the "
+                 "character itself" for where, code in _lone_surrogates(payload)][:5]
     if problems:
         raise CaptionValidationError(problems)
     return CaptionRecord(domain=domain, facets=facets, confidences=confidences, qa=qa)
+
+
+def _lone_surrogates(value: Any, where: str = "the reply") -> list[tuple[str, str]]:
+    """Every string in ``value`` holding a UTF-16 surrogate code point (JSON's "\\ud800" escapes
+    decode to these; no file format can store them), with where it is."""
+    if isinstance(value, str):
+        bad = [c for c in value if 0xD800 <= ord(c) <= 0xDFFF]
+        return [(where, f"U+{ord(bad[0]):04X}")] if bad else []
+    if isinstance(value, dict):
+        return [hit for k, v in value.items() for hit in _lone_surrogates(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [hit for i, v in enumerate(value) for hit in _lone_surrogates(v, f"{where}[{i}]")]
+    return []
 
 
 def parse_reply(text: str, domain: str) -> CaptionRecord:

@@ -33,9 +33,16 @@ CAPTION_FIELDS = (
 CAPTIONS_SCHEMA = expert_schema(CAPTION_FIELDS)
 
 
+def storable(text: str) -> str:
+    """``text`` with anything UTF-8 cannot hold (lone surrogates) replaced, so that a raw reply or
+    reasoning kept for diagnosis can always be written."""
+    return text.encode("utf-8", errors="replace").decode("utf-8")
+
+
 def caption_row(key: str, shard: str, record: CaptionRecord | None, **provenance) -> dict:
     """A table row from a record (or from a failure: record None, status/error in provenance)."""
-    row: dict = {"key": key, "shard": shard, "status": "ok", **provenance}
+    row: dict = {"key": key, "shard": shard, "status": "ok",
+                 **{k: storable(v) if isinstance(v, str) else v for k, v in provenance.items()}}
     if record is not None:
         row["domain"] = record.domain
         for facet in FACETS:

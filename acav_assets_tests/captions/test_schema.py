@@ -377,3 +377,16 @@ def test_record_from_json_revalidates():
     stored["domain"] = "S00"
     with pytest.raises(CaptionValidationError):
         record_from_json(stored)
+
+
+def test_a_lone_surrogate_is_a_problem_to_repair_not_a_crash():
+    """JSON may escape a lone UTF-16 surrogate ("\\ud800"); such text cannot be written to Parquet,
+    so the reply is refused (and repaired), and a raw reply kept for diagnosis is made storable."""
+    from acav_assets.captions.table import caption_row, caption_table
+
+    data = payload()
+    data["facets"]["long"][0] = "A dog barks \ud800 loudly"
+    assert "long[0] contains a lone surrogate (U+D800)" in problems_of(json.dumps(data))
+    raw = json.loads(json.dumps("a reply with \udc00 in it"))
+    table = caption_table([caption_row("k", "s", None, status="error", error="invalid", raw_reply=raw)])
+    assert table["raw_reply"].to_pylist() == ["a reply with ? in it"]
