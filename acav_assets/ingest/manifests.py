@@ -222,6 +222,9 @@ def scan_audio_folder(location: str) -> list[SourceRow]:
     return [SourceRow(manifest=location, row_number=i, audio=to_url(p)) for i, p in enumerate(files, start=1)]
 
 
+MAX_PROBLEMS_SHOWN = 50
+
+
 def read_manifest(location: str) -> list[SourceRow]:
     """Validated rows of a manifest file, or of a folder of audio files."""
     fs, path = fsspec.core.url_to_fs(location)
@@ -238,7 +241,19 @@ def read_manifest(location: str) -> list[SourceRow]:
         columns = sorted({c for r in records for c in r})
         raise ManifestError(f"{location}: no 'audio' column (found: {', '.join(columns)})")
     base = posixpath.dirname(location) if "://" in location else posixpath.dirname(path)
-    return [_validate_row(r, location, i, base) for i, r in enumerate(records, start=1)]
+    rows, problems = [], []
+    for number, record in enumerate(records, start=1):  # every bad row in one pass, not one per attempt
+        try:
+            rows.append(_validate_row(record, location, number, base))
+        except ManifestError as error:
+            problems.append(str(error))
+    if len(problems) == 1:
+        raise ManifestError(problems[0])
+    if problems:
+        shown = "\n".join(f"  {problem}" for problem in problems[:MAX_PROBLEMS_SHOWN])
+        more = f"\n  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        raise ManifestError(f"{location}: {len(problems)} rows are malformed:\n{shown}{more}")
+    return rows
 
 
 def _derived_source_ids(rows: list[SourceRow]) -> dict[str, str]:

@@ -131,3 +131,13 @@ def test_source_ids_come_from_the_row(tmp_path):
     manifest.write_text("audio,source_id,start,end\na.wav,first,0,5\na.wav,second,0,5\nb.wav,,0,5\n")
     keys = [c.key for c in plan_clips(read_manifest(str(manifest)), durations({}))]
     assert keys == ["first_0_5", "second_0_5", "b_0_5"]
+
+
+def test_every_bad_row_is_reported_in_one_pass(tmp_path):
+    manifest = tmp_path / "many.csv"
+    manifest.write_text("audio,start,domain\na.wav,abc,S00\nb.wav,0,S00\nc.wav,-1,S00\nd.wav,0,XYZ\n")
+    with pytest.raises(ManifestError) as caught:
+        read_manifest(str(manifest))
+    message = str(caught.value)
+    assert "3 rows are malformed" in message
+    assert all(f"row {n}:" in message for n in (1, 3, 4)) and "row 2:" not in message
