@@ -45,10 +45,10 @@ def manifest_sensor(context: dg.SensorEvaluationContext, settings: AcavSettings)
     for name, signature in sorted(changed.items()):
         try:
             shards = plan_shards(name, settings.clip_seconds, settings.min_clip_seconds, settings.shard_size)
+            written = store_shard_plans(shards, settings.data_root, log=context.log)
         except ManifestError as error:
             context.log.error("manifest %s skipped until it changes: %s", name, error)
             continue
-        written = store_shard_plans(shards, settings.data_root, log=context.log)
         new_partitions += [s for s in shards if s not in existing]
         run_requests += [
             dg.RunRequest(partition_key=shard, run_key=f"{shard}:{signature}") for shard in shards if shard in written

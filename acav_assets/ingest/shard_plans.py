@@ -7,12 +7,14 @@ rewrites nothing; the Dagster shell then adds the shard names as dynamic partiti
 from __future__ import annotations
 
 import logging
+import os
 
 import pyarrow as pa
 
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.ingest.manifests import (
     PLANNED_CLIP_SCHEMA,
+    ManifestError,
     plan_clips,
     read_manifest,
     shard_prefix,
@@ -33,8 +35,24 @@ def plan_shards(
     return split_into_shards(clips, prefix or shard_prefix(location), shard_size)
 
 
+def _manifests(table: pa.Table) -> set[str]:
+    """The manifests a plan's clips come from, local paths made absolute."""
+    return {m if m is None or "://" in m else os.path.abspath(m) for m in table["manifest"].to_pylist()}
+
+
 def store_shard_plans(shards: dict[str, pa.Table], data_root: str, log: logging.Logger = logger) -> list[str]:
-    """Write plans that are new or changed; returns the names of the shards written."""
+    """Write plans that are new or changed; returns the names of the shards written. A shard name
+    that already holds another manifest's plan (two manifests with the same file name) is refused
+    before anything is written, so one corpus never silently replaces another's plans."""
+    layout = DataLayout(data_root)
+    for name, table in shards.items():
+        url = layout.shard_plan(name)
+        if storage.exists(url):
+            theirs, ours = _manifests(storage.read_table(url, PLANNED_CLIP_SCHEMA)), _manifests(table)
+            if theirs != ours:
+                raise ManifestError(
+                    f"shard {name} already holds the plan of {', '.join(sorted(map(str, theirs)))}; register "
+                    f"{', '.join(sorted(map(str, ours)))} under another name (acav-assets register --prefix NAME)")
     written = []
     for name, table in shards.items():
         url = DataLayout(data_root).shard_plan(name)
