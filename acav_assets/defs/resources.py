@@ -1,12 +1,17 @@
 """The resources every asset shares: the settings and the models. This module is the only place
 that reads the environment: ``ACAV_*`` variables override the defaults when the code location
-loads, and API keys are read at run time from the variable a resource names, so secrets never
-appear in run configuration."""
+loads. Settings that run commands or decide where requests (and their keys) go, the training
+launcher, the LLM and LALM endpoints and the names of their key variables, are read from the
+environment at run time only: they are not resource fields, so no run config from the launchpad
+can set them."""
 
 from __future__ import annotations
 
 import functools
 import os
+import shlex
+import sys
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -51,10 +56,6 @@ class AcavSettings(dg.ConfigurableResource):
     manifests_dir: str = ""
     # The nightly backfill schedule requests at most this many shard runs per tick (ACAV_MAX_SHARDS_PER_TICK).
     max_shards_per_tick: int = 200
-    # caption_model trains in the step's own process by default; a launcher command (e.g.
-    # "accelerate launch --num_processes 8", or "python") runs the training entry point out of
-    # process through Dagster Pipes, which streams its logs and metadata back.
-    training_launcher: str = ""
     # MECAT-Caption benchmark (hub dataset mispeech/MECAT-Caption): the reference JSON lines and
     # the audio WebDataset shards (a folder, glob or brace pattern).
     mecat_references: str = ""
@@ -98,9 +99,32 @@ class AcavSettings(dg.ConfigurableResource):
     def comparison_specs(self) -> list[str]:
         return [spec.strip() for spec in self.compare_datasets.split(";") if spec.strip()]
 
+    @property
+    def training_launcher(self) -> str:
+        """The command that runs training out of process (ACAV_TRAINING_LAUNCHER), or "" to train in
+        the step's own process. Read from the environment only; see :func:`launcher_command`."""
+        text = os.environ.get("ACAV_TRAINING_LAUNCHER", "")
+        launcher_command(text)  # refuses a program that is not a launcher
+        return text
+
     def shard_inputs(self, shard: str, log, model: Any = None) -> ShardInputs:
         """What an expert reads for ``shard``: the layout, these settings as plain values, its model."""
         return ShardInputs(shard=shard, layout=self.layout, settings=self.model_dump(), model=model, log=log)
+
+
+# Programs a training launcher may start (argument lists, never a shell).
+LAUNCHERS = ("python", "python3", "accelerate", "torchrun")
+
+
+def launcher_command(text: str) -> list[str]:
+    """A launcher setting split into arguments, e.g. ``accelerate launch --num_processes 8``;
+    ``python`` is this environment's interpreter. Only the programs in LAUNCHERS may be started."""
+    command = shlex.split(text)
+    if not command:
+        return []
+    if Path(command[0]).name not in LAUNCHERS:
+        raise ValueError(f"ACAV_TRAINING_LAUNCHER starts {command[0]!r}; allowed: {', '.join(LAUNCHERS)}")
+    return [sys.executable, *command[1:]] if command[0] in ("python", "python3") else command
 
 
 @functools.cache
@@ -167,18 +191,20 @@ class SpeechModelsResource(dg.ConfigurableResource):
 
 class LalmResource(dg.ConfigurableResource):
     """Optional baseline description from an OpenAI-compatible endpoint that takes audio (e.g. a
-    served Qwen2-Audio). Off unless ``base_url`` is set. The key is read from the environment
-    variable named by ``api_key_env`` at run time, so it never appears in run configuration."""
+    served Qwen2-Audio). Off unless ACAV_LALM_BASE_URL is set; the endpoint and its key
+    (ACAV_LALM_API_KEY) come from the environment at run time only."""
 
-    base_url: str = ""
     model: str = ""
-    api_key_env: str = "ACAV_LALM_API_KEY"
     timeout_s: float = 60.0
     max_retries: int = 3
 
     @classmethod
     def from_env(cls) -> LalmResource:
-        return cls(base_url=os.environ.get("ACAV_LALM_BASE_URL", ""), model=os.environ.get("ACAV_LALM_MODEL", ""))
+        return cls(model=os.environ.get("ACAV_LALM_MODEL", ""))
+
+    @property
+    def base_url(self) -> str:
+        return os.environ.get("ACAV_LALM_BASE_URL", "")
 
     @property
     def enabled(self) -> bool:
@@ -191,20 +217,18 @@ class LalmResource(dg.ConfigurableResource):
         from acav_assets.experts.lalm_description import LalmConfig, LalmDescriber
 
         config = LalmConfig(base_url=self.base_url, model=self.model or "default",
-                            api_key=os.environ.get(self.api_key_env), timeout_s=self.timeout_s,
+                            api_key=os.environ.get("ACAV_LALM_API_KEY"), timeout_s=self.timeout_s,
                             max_retries=self.max_retries)
         return LalmDescriber(config)
 
 
 class CaptionLlmResource(dg.ConfigurableResource):
     """The LLM that writes captions: any OpenAI-compatible chat endpoint (a served DeepSeek-R1,
-    vLLM, an API). Off unless ``base_url`` and ``model`` are set (``OPENAI_BASE_URL``,
-    ``ACAV_LLM_MODEL``); then the offline evidence-to-text synthesiser writes the captions. The
-    key is read at run time from the variable named by ``api_key_env``."""
+    vLLM, an API). Off unless OPENAI_BASE_URL and ``model`` (ACAV_LLM_MODEL) are set; then the
+    offline evidence-to-text synthesiser writes the captions. The endpoint and its key
+    (OPENAI_API_KEY) come from the environment at run time only."""
 
-    base_url: str = ""
     model: str = ""
-    api_key_env: str = "OPENAI_API_KEY"
     concurrency: int = 8
     temperature: float = 0.6
     max_tokens: int = 4096
@@ -215,10 +239,13 @@ class CaptionLlmResource(dg.ConfigurableResource):
     @classmethod
     def from_env(cls) -> CaptionLlmResource:
         return cls(
-            base_url=os.environ.get("OPENAI_BASE_URL", ""),
             model=os.environ.get("ACAV_LLM_MODEL", ""),
             concurrency=int(os.environ.get("ACAV_LLM_CONCURRENCY", "8")),
         )
+
+    @property
+    def base_url(self) -> str:
+        return os.environ.get("OPENAI_BASE_URL", "")
 
     @property
     def enabled(self) -> bool:
@@ -228,7 +255,7 @@ class CaptionLlmResource(dg.ConfigurableResource):
         from acav_assets.captions.llm_client import LlmSettings
 
         return LlmSettings(
-            base_url=self.base_url, model=self.model, api_key=os.environ.get(self.api_key_env),
+            base_url=self.base_url, model=self.model, api_key=os.environ.get("OPENAI_API_KEY"),
             temperature=self.temperature, max_tokens=self.max_tokens, timeout_s=self.timeout_s,
             max_retries=self.max_retries, max_repairs=self.max_repairs, concurrency=self.concurrency,
         )

@@ -6,7 +6,6 @@ A training run is a dynamic partition named after its run file
 
 import json
 import shlex
-import sys
 import warnings
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from acav_assets.defs.partitions import (
     training_run_partitions,
 )
 from acav_assets.defs.policies import TRANSIENT_RETRY
-from acav_assets.defs.resources import AcavSettings
+from acav_assets.defs.resources import AcavSettings, launcher_command
 from acav_assets.evaluation.downstream_tasks import (
     collected_scores,
     examples_markdown,
@@ -82,10 +81,14 @@ def _latest(settings: AcavSettings, run: str) -> Path:
 def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
     run = context.partition_key
     config, _ = _run(settings, run)
-    if settings.training_launcher:
-        reported = _train_out_of_process(context, settings, run, config.train_data)
+    try:
+        launcher = settings.training_launcher
+    except ValueError as error:
+        raise dg.Failure(str(error), allow_retries=False) from error
+    if launcher:
+        reported = _train_out_of_process(context, settings, run, config.train_data, launcher_command(launcher))
         curve = read_curve(_latest(settings, run) / "curve.csv")
-        metadata = {**reported, "launcher": settings.training_launcher}
+        metadata = {**reported, "launcher": launcher}
     else:
         from acav_assets.training.loop import train
 
@@ -110,12 +113,9 @@ def caption_model(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
 
 
 def _train_out_of_process(context: dg.AssetExecutionContext, settings: AcavSettings, run: str,
-                          train_data: str) -> dict:
+                          train_data: str, launcher: list[str]) -> dict:
     """``{launcher} -m acav_assets.defs.training_pipes_entry RUN_FILE OUT_DIR`` through Dagster Pipes: its
     logs stream into this run and its reported metadata comes back."""
-    launcher = shlex.split(settings.training_launcher)
-    if launcher == ["python"]:
-        launcher = [sys.executable]  # this environment's interpreter
     layout = settings.layout
     command = [*launcher, "-m", "acav_assets.defs.training_pipes_entry", str(layout.training_run_file(run)),
                str(layout.training_folder(run)), "--train-data", train_data]

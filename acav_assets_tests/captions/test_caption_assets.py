@@ -33,11 +33,12 @@ def test_offline_synthesiser_captions_every_decoded_clip(expert_run):
     assert silent and silent[0]["speech"][0] == "None"
 
 
-def test_llm_captions_are_validated_cached_and_failures_kept(expert_run, tmp_path):
+def test_llm_captions_are_validated_cached_and_failures_kept(expert_run, tmp_path, monkeypatch):
     settings, shard, _ = expert_run
     # Prompts for the video clip always get broken JSON: it must be recorded, not lost.
     with OpenAIStub(garbage_markers=("video",)) as server:
-        llm = CaptionLlmResource(base_url=server.base_url, model="stub-r1", max_repairs=1)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        llm = CaptionLlmResource(model="stub-r1", max_repairs=1)
         result = materialise_captions(settings, shard, llm)
         first_requests = server.answered
         rows = {r["key"].split("_")[0]: r for r in pq.read_table(settings.layout.table("captions", shard)).to_pylist()}

@@ -92,13 +92,14 @@ def test_a_run_without_a_run_file_fails_with_the_command_to_add_it(tmp_path):
                            resources={"settings": AcavSettings(data_root=str(tmp_path))})
 
 
-def test_training_out_of_process_through_dagster_pipes(data_root):
+def test_training_out_of_process_through_dagster_pipes(data_root, monkeypatch):
     """ACAV_TRAINING_LAUNCHER runs `-m acav_assets.defs.training_pipes_entry` as a separate process (here
     plain `python`; `accelerate launch ...` on a GPU machine): its log lines reach the Dagster
     run, its reported metadata comes back, and the checkpoint is the same kind as in process."""
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(training_run_partitions.name, ["tiny"])
-        settings = AcavSettings(data_root=str(data_root), training_launcher="python")
+        monkeypatch.setenv("ACAV_TRAINING_LAUNCHER", "python")
+        settings = AcavSettings(data_root=str(data_root))
         result = dg.materialize([training_defs.caption_model], partition_key="tiny", instance=instance,
                                 resources={"settings": settings})
         assert result.success
