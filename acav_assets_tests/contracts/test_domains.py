@@ -1,6 +1,12 @@
 """Domain codes and part letters."""
 
-from acav_assets.contracts.domains import DOMAINS, PARTS, domain_code, error_text, has_part
+from acav_assets.contracts.domains import (
+    DOMAINS,
+    PARTS,
+    domain_code,
+    error_text,
+    has_part,
+)
 
 
 def test_codes_round_trip_through_their_parts():

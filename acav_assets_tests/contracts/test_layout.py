@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from acav_assets.contracts.layout import DataLayout, is_remote, local_path, normalise_root
+from acav_assets.contracts.layout import (
+    DataLayout,
+    is_remote,
+    local_path,
+    normalise_root,
+)
 
 
 def test_paths_under_a_local_root(tmp_path):

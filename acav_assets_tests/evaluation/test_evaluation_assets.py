@@ -11,7 +11,7 @@ import pytest
 from acav_assets.defs import evaluation as evaluation_defs
 from acav_assets.defs.partitions import system_partitions
 from acav_assets.defs.resources import AcavSettings
-from acav_assets.stats import sql_runner as sql_models
+from acav_assets.stats import sql_runner
 from acav_assets.stats.caption_corpora import ACAV_FACETS
 from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
@@ -78,7 +78,7 @@ def test_scores_stored_in_duckdb_and_table_2_rendered(references, tmp_path):
             assert check.passed == (system != "half-missing")
         table = run(settings, instance, [evaluation_defs.caption_benchmark_table])
         assert table.success
-    scores = {r["system"]: r for r in sql_models.query(settings.database, "SELECT * FROM caption_benchmark").to_pylist()}
+    scores = {r["system"]: r for r in sql_runner.query(settings.database, "SELECT * FROM caption_benchmark").to_pylist()}
     good, bad = scores["copy-first-reference"], scores["shuffled"]
     groups = [g for g in ("content_long", "content_short", "mixed_speech", "pure_music", "mixed_music",
                           "pure_sound", "mixed_sound", "environment")]
@@ -87,7 +87,7 @@ def test_scores_stored_in_duckdb_and_table_2_rendered(references, tmp_path):
     assert good["clips"] == len(refs)
     markdown = Path(settings.layout.table("caption_benchmark_table", "table2", ext="md")).read_text()
     assert "| ACAVCaps | paper | 76.6" in markdown and "| shuffled | scored here |" in markdown
-    rows = sql_models.query(settings.database,
+    rows = sql_runner.query(settings.database,
                             "SELECT * FROM mecat_caption_scores WHERE system = 'half-missing'").to_pylist()
     assert sum(r["missing_predictions"] or 0 for r in rows) > 0
 

@@ -57,7 +57,7 @@ def test_cli_prints_the_table_2_row(small_references, tmp_path, capsys):
 def test_add_system_registers_scores_and_renders_table_2(small_references, tmp_path, monkeypatch, capsys):
     import dagster as dg
 
-    from acav_assets.stats import sql_runner as sql_models
+    from acav_assets.stats import sql_runner
 
     data_root, home = tmp_path / "data", tmp_path / "home"
     monkeypatch.setenv("ACAV_DATA_ROOT", str(data_root))
@@ -77,7 +77,7 @@ def test_add_system_registers_scores_and_renders_table_2(small_references, tmp_p
     assert (data_root / "predictions" / "my-captioner" / "predictions.csv").is_file()
     with dg.DagsterInstance.get() as instance:
         assert instance.get_dynamic_partitions("systems") == ["my-captioner"]
-    row = sql_models.query(str(data_root / "warehouse.duckdb"), "SELECT * FROM caption_benchmark").to_pylist()[0]
+    row = sql_runner.query(str(data_root / "warehouse.duckdb"), "SELECT * FROM caption_benchmark").to_pylist()[0]
     assert row["system"] == "my-captioner" and row["clips"] == 12 and 0 < row["content_long"] < 100
     table = (data_root / "caption_benchmark_table" / "table2.md").read_text()
     assert "| my-captioner | scored here |" in table and "| ACAVCaps | paper |" in table

@@ -4,7 +4,11 @@ import pytest
 
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.ingest.manifests import ManifestError
-from acav_assets.ingest.shard_plans import load_shard_plan, plan_shards, store_shard_plans
+from acav_assets.ingest.shard_plans import (
+    load_shard_plan,
+    plan_shards,
+    store_shard_plans,
+)
 
 
 def test_two_manifests_with_one_file_name_do_not_overwrite_each_other(tmp_path, bad_corpus):

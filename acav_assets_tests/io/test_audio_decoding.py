@@ -91,7 +91,11 @@ def test_an_unreachable_location_is_a_reason_not_a_crash(monkeypatch):
     aiohttp), gets a per-clip reason; probing it during planning returns no duration."""
     import fsspec
 
-    from acav_assets.io.audio_decoding import AudioDecodeError, decode_clip, probe_duration
+    from acav_assets.io.audio_decoding import (
+        AudioDecodeError,
+        decode_clip,
+        probe_duration,
+    )
 
     with pytest.raises(AudioDecodeError) as unknown:
         decode_clip("nosuchproto://host/a.wav", 0.0, 5.0)

@@ -137,7 +137,7 @@ def test_alignment_run_on_the_demo_release_is_captioned_and_scored(demo_run, tmp
     import subprocess
     import sys
 
-    from acav_assets.stats import sql_runner as sql_models
+    from acav_assets.stats import sql_runner
     from acav_assets_tests.tiny_audio_models import save_tiny_models
 
     root, _ = demo_run
@@ -164,7 +164,7 @@ def test_alignment_run_on_the_demo_release_is_captioned_and_scored(demo_run, tmp
                    for _ in gzip.open(path, "rt"))
     with open(data / "predictions" / "tiny" / "long.csv", newline="") as handle:
         assert len(list(csv.reader(handle))) == released + 1  # header + every released clip
-    (scores,) = sql_models.query(str(data / "warehouse.duckdb"),
+    (scores,) = sql_runner.query(str(data / "warehouse.duckdb"),
                                  "SELECT * FROM caption_benchmark WHERE system = 'tiny'").to_pylist()
     assert scores["clips"] == released
     groups = ("content_long", "content_short", "pure_speech", "mixed_speech", "pure_music", "mixed_music",

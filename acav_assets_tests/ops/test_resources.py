@@ -3,7 +3,12 @@ only: no run config can set them."""
 
 import pytest
 
-from acav_assets.defs.resources import AcavSettings, CaptionLlmResource, LalmResource, launcher_command
+from acav_assets.defs.resources import (
+    AcavSettings,
+    CaptionLlmResource,
+    LalmResource,
+    launcher_command,
+)
 
 
 def test_security_sensitive_settings_are_not_config_fields():

@@ -3,15 +3,15 @@ import pytest
 
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.io import storage
-from acav_assets.stats import sql_runner as sql_models
+from acav_assets.stats import sql_runner
 from acav_assets.stats.token_stats import CAPTION_TOKENS_SCHEMA
 from acav_assets.stats.warehouse import SQL_MODELS_DIR, sources
 from acav_assets_tests.fixtures import clip_rows
 
 
 def test_models_build_in_dependency_order():
-    models = sql_models.load_models(SQL_MODELS_DIR)
-    order = sql_models.build_order(models)
+    models = sql_runner.load_models(SQL_MODELS_DIR)
+    order = sql_runner.build_order(models)
     for name, model in models.items():
         assert all(order.index(ref) < order.index(name) for ref in model.refs)
 
@@ -21,44 +21,44 @@ def test_statistics_over_parquet_and_rebuild_from_scratch(tmp_path):
     storage.write_table(clip_rows("s0", ["ok", "ok", "error"]), DataLayout(root).table("clips", "s0"))
     storage.write_table(clip_rows("s1", ["ok"] * 4), DataLayout(root).table("clips", "s1"))
     database = str(tmp_path / "warehouse.duckdb")
-    sql_models.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
-    stats = sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
+    sql_runner.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
+    stats = sql_runner.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
     assert (stats["dataset"], stats["samples"], stats["clips_planned"], stats["clips_error"], stats["shards"]) == (
         "test", 6, 7, 1, 2,
     )
     assert stats["hours"] == pytest.approx(60 / 3600)
     assert stats["clips_with_acoustics"] == 0  # no acoustics partition yet: an empty, typed source
-    shards = sql_models.query(database, "SELECT shard, clips_ok, clips_error FROM shard_stats").to_pylist()
+    shards = sql_runner.query(database, "SELECT shard, clips_ok, clips_error FROM shard_stats").to_pylist()
     assert shards == [{"shard": "s0", "clips_ok": 2, "clips_error": 1}, {"shard": "s1", "clips_ok": 4, "clips_error": 0}]
     # The DuckDB file is derived: delete it and the same statistics come back.
     (tmp_path / "warehouse.duckdb").unlink()
-    sql_models.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
-    assert sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0] == stats
+    sql_runner.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
+    assert sql_runner.query(database, "SELECT * FROM dataset_stats").to_pylist()[0] == stats
 
 
 def test_cycles_unknown_refs_and_vars(tmp_path):
     (tmp_path / "a.sql").write_text("SELECT * FROM {{ ref('b') }}")
     (tmp_path / "b.sql").write_text("SELECT * FROM {{ ref('a') }}")
-    with pytest.raises(sql_models.SqlModelError, match="cycle"):
-        sql_models.build_order(sql_models.load_models(tmp_path))
+    with pytest.raises(sql_runner.SqlModelError, match="cycle"):
+        sql_runner.build_order(sql_runner.load_models(tmp_path))
     (tmp_path / "b.sql").write_text("SELECT * FROM {{ ref('missing') }}")
-    with pytest.raises(sql_models.SqlModelError, match="unknown model"):
-        sql_models.load_models(tmp_path)
+    with pytest.raises(sql_runner.SqlModelError, match="unknown model"):
+        sql_runner.load_models(tmp_path)
     (tmp_path / "a.sql").write_text("SELECT '{{ var('nope') }}' AS x")
     (tmp_path / "b.sql").unlink()
-    with pytest.raises(sql_models.SqlModelError, match="undefined var"):
-        sql_models.build(tmp_path, str(tmp_path / "db.duckdb"), {}, {})
+    with pytest.raises(sql_runner.SqlModelError, match="undefined var"):
+        sql_runner.build(tmp_path, str(tmp_path / "db.duckdb"), {}, {})
 
 
 def test_a_failing_model_leaves_the_previous_build(tmp_path):
     (tmp_path / "a.sql").write_text("-- materialized: table\nSELECT 1 AS x")
     database = str(tmp_path / "db.duckdb")
-    sql_models.build(tmp_path, database, {})
+    sql_runner.build(tmp_path, database, {})
     (tmp_path / "a.sql").write_text("-- materialized: table\nSELECT 2 AS x")
     (tmp_path / "b.sql").write_text("SELECT * FROM {{ ref('a') }} JOIN nowhere USING (x)")
-    with pytest.raises(sql_models.SqlModelError, match="building model b failed"):
-        sql_models.build(tmp_path, database, {})
-    assert sql_models.query(database, "SELECT x FROM a").to_pylist() == [{"x": 1}]
+    with pytest.raises(sql_runner.SqlModelError, match="building model b failed"):
+        sql_runner.build(tmp_path, database, {})
+    assert sql_runner.query(database, "SELECT x FROM a").to_pylist() == [{"x": 1}]
 
 
 def test_unique_tokens_and_facet_statistics(tmp_path):
@@ -78,8 +78,8 @@ def test_unique_tokens_and_facet_statistics(tmp_path):
     storage.write_table(pa.Table.from_pylist(rows, schema=CAPTION_TOKENS_SCHEMA),
                         DataLayout(root).table("caption_tokens", "s0"))
     database = str(tmp_path / "warehouse.duckdb")
-    sql_models.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
-    stats = sql_models.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
+    sql_runner.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
+    stats = sql_runner.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
     assert (stats["captioned_samples"], stats["captions"], stats["unique_tokens"]) == (2, 3, 4)  # 99 is absent
-    facets = {r["facet"]: r for r in sql_models.query(database, "SELECT * FROM caption_stats").to_pylist()}
+    facets = {r["facet"]: r for r in sql_runner.query(database, "SELECT * FROM caption_stats").to_pylist()}
     assert facets["long"]["unique_tokens"] == 3 and facets["long"]["mean_words"] == 2.5 and "speech" not in facets
