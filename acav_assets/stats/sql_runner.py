@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import graphlib
 import logging
+import os
 import re
+import shutil
+import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,7 +134,24 @@ def build(
         order = [name for name in order if name in select]
         needed = set().union(*(models[name].sources for name in order))
         sources = {name: source for name, source in sources.items() if name in needed}
-    Path(database).parent.mkdir(parents=True, exist_ok=True)
+    target = Path(database)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Build into a copy and swap it in: readers (and other builders) never meet a lock, and a failed
+    # build leaves the last good file in place.
+    staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex}")
+    if target.exists():
+        shutil.copyfile(target, staging)
+    try:
+        order = _build_into(str(staging), models, order, sources, variables, log)
+        os.replace(staging, target)
+    finally:
+        for leftover in (staging, staging.with_name(staging.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+    return order
+
+
+def _build_into(database: str, models: Mapping[str, SqlModel], order: list[str], sources: Mapping[str, Source],
+                variables: Mapping[str, str] | None, log: logging.Logger) -> list[str]:
     with duckdb.connect(database) as con:
         relations = {name: _source_relation(con, name, source) for name, source in sources.items()}
         con.execute("BEGIN TRANSACTION")

@@ -83,3 +83,27 @@ def test_unique_tokens_and_facet_statistics(tmp_path):
     assert (stats["captioned_samples"], stats["captions"], stats["unique_tokens"]) == (2, 3, 4)  # 99 is absent
     facets = {r["facet"]: r for r in sql_runner.query(database, "SELECT * FROM caption_stats").to_pylist()}
     assert facets["long"]["unique_tokens"] == 3 and facets["long"]["mean_words"] == 2.5 and "speech" not in facets
+
+
+def test_a_reader_in_another_process_never_blocks_a_rebuild(tmp_path):
+    """The warehouse is built into a copy and swapped in: a process holding the file open (the
+    CLI's `stats`, the UI, another roll-up) no longer makes the next build fail on DuckDB's lock."""
+    import subprocess
+    import sys
+
+    root = str(tmp_path / "data")
+    storage.write_table(clip_rows("s0", ["ok", "ok"]), DataLayout(root).table("clips", "s0"))
+    database = str(tmp_path / "warehouse.duckdb")
+    sql_runner.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+         "print(con.execute('SELECT samples FROM dataset_stats').fetchone()[0], flush=True); sys.stdin.read()", database],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "2"  # the reader holds the file open
+        storage.write_table(clip_rows("s1", ["ok"] * 3), DataLayout(root).table("clips", "s1"))
+        sql_runner.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
+    finally:
+        holder.communicate("", timeout=30)
+    assert sql_runner.query(database, "SELECT samples FROM dataset_stats").to_pylist()[0]["samples"] == 5
+    assert not list(tmp_path.glob(".warehouse.duckdb.tmp-*"))
