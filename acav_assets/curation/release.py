@@ -22,6 +22,7 @@ from acav_assets.captions.schema import FACETS
 from acav_assets.captions.table import QA_TYPE
 from acav_assets.contracts.domains import DOMAINS, SILENT_DOMAIN
 from acav_assets.contracts.layout import DataLayout
+from acav_assets.ingest.clip_decoding import clip_durations
 from acav_assets.io import storage
 from acav_assets.io.audio_shards import encode_flac, read_audio_shard
 from acav_assets.io.markdown import Markdown
@@ -241,8 +242,7 @@ def publish(layout: DataLayout, log=None) -> dict:
     write_parquet(rows, f"{folder}/captions.parquet")
     shards = sorted({r["shard"] for r in rows})
     tars = write_webdataset(rows, {s: layout.audio_tar(s) for s in shards}, f"{folder}/webdataset")
-    clips = storage.read_partitions(layout.root, "clips", ["key", "duration_s"])
-    durations = dict(zip(clips["key"].to_pylist(), clips["duration_s"].to_pylist())) if clips is not None else {}
+    durations = clip_durations(layout.root)
     lengths = {f: [len(v.split()) for r in rows for v in r[f] if v != "None"] for f in FACETS}
     domains = Counter(r["domain"] for r in rows)
     if log is not None:

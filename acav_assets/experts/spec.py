@@ -53,7 +53,7 @@ class ShardInputs:
         return storage.read_table(self.layout.table(asset, self.shard), schema)
 
     def ok_rows(self, asset: str) -> list[dict]:
-        return [row for row in self.read(asset).to_pylist() if row["status"] == STATUS_OK]
+        return ok_rows(self.read(asset))
 
     def keys(self, coverage: str) -> list[str]:
         """The clips an expert with this coverage must have a row for, from its own upstream

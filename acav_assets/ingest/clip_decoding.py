@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
 from acav_assets.ingest.manifests import PLANNED_CLIP_SCHEMA
+from acav_assets.io import storage
 from acav_assets.io.audio_decoding import TARGET_RATE, AudioDecodeError, decode_clip
 from acav_assets.io.audio_shards import AudioShardWriter, EncodedClip, encode_flac
 from acav_assets.io.markdown import Markdown, rows_table
@@ -145,3 +146,9 @@ def decode_summary(table: pa.Table, failures_shown: int = 50) -> dict:
         "audio_hours": round(sum(row["duration_s"] for row in ok) / 3600, 4),
         "failed_clips": failures,
     }
+
+
+def clip_durations(data_root: str) -> dict[str, float]:
+    """Every decoded clip's duration in seconds, over all shards, by clip key."""
+    clips = storage.read_partitions(data_root, "clips", ["key", "duration_s"])
+    return dict(zip(clips["key"].to_pylist(), clips["duration_s"].to_pylist())) if clips is not None else {}

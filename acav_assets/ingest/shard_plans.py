@@ -45,20 +45,20 @@ def store_shard_plans(shards: dict[str, pa.Table], data_root: str, log: logging.
     that already holds another manifest's plan (two manifests with the same file name) is refused
     before anything is written, so one corpus never silently replaces another's plans."""
     layout = DataLayout(data_root)
+    stored = {name: storage.read_table(layout.shard_plan(name), PLANNED_CLIP_SCHEMA) for name in shards
+              if storage.exists(layout.shard_plan(name))}
     for name, table in shards.items():
-        url = layout.shard_plan(name)
-        if storage.exists(url):
-            theirs, ours = _manifests(storage.read_table(url, PLANNED_CLIP_SCHEMA)), _manifests(table)
+        if name in stored:
+            theirs, ours = _manifests(stored[name]), _manifests(table)
             if theirs != ours:
                 raise ManifestError(
                     f"shard {name} already holds the plan of {', '.join(sorted(map(str, theirs)))}; register "
                     f"{', '.join(sorted(map(str, ours)))} under another name (acav-assets register --prefix NAME)")
     written = []
     for name, table in shards.items():
-        url = DataLayout(data_root).shard_plan(name)
-        if storage.exists(url) and storage.read_table(url, PLANNED_CLIP_SCHEMA).equals(table):
+        if name in stored and stored[name].equals(table):
             continue
-        storage.write_table(table, url)
+        storage.write_table(table, layout.shard_plan(name))
         written.append(name)
         log.info("planned shard %s: %d clips", name, table.num_rows)
     return written

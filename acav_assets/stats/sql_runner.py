@@ -142,7 +142,7 @@ def build(
     if target.exists():
         shutil.copyfile(target, staging)
     try:
-        order = _build_into(str(staging), models, order, sources, variables, log)
+        _build_into(str(staging), models, order, sources, variables, log)
         os.replace(staging, target)
     finally:
         for leftover in (staging, staging.with_name(staging.name + ".wal")):
@@ -151,7 +151,7 @@ def build(
 
 
 def _build_into(database: str, models: Mapping[str, SqlModel], order: list[str], sources: Mapping[str, Source],
-                variables: Mapping[str, str] | None, log: logging.Logger) -> list[str]:
+                variables: Mapping[str, str] | None, log: logging.Logger) -> None:
     with duckdb.connect(database) as con:
         relations = {name: _source_relation(con, name, source) for name, source in sources.items()}
         con.execute("BEGIN TRANSACTION")
@@ -173,7 +173,6 @@ def _build_into(database: str, models: Mapping[str, SqlModel], order: list[str],
         except Exception as error:
             con.execute("ROLLBACK")
             raise SqlModelError(f"building model {name} failed: {error}") from error
-    return order
 
 
 def query(database: str, sql: str) -> pa.Table:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from acav_assets.contracts.layout import DataLayout
+from acav_assets.ingest.clip_decoding import clip_durations
 from acav_assets.io import storage
 from acav_assets.io.markdown import rows_table
 from acav_assets.stats.caption_corpora import CAPTION_SCHEMA, read_corpus
@@ -35,8 +36,7 @@ def paper_table_markdown() -> str:
 def our_captions(layout: DataLayout, dataset_name: str) -> pa.Table:
     """This dataset's curated captions in the comparison's long layout (one row per caption variant)."""
     tokens = storage.read_partitions(layout.root, "caption_tokens")
-    clips = storage.read_partitions(layout.root, "clips", ["key", "duration_s"])
-    durations = dict(zip(clips["key"].to_pylist(), clips["duration_s"].to_pylist())) if clips is not None else {}
+    durations = clip_durations(layout.root)
     rows = [] if tokens is None else [
         {"dataset": dataset_name, "key": r["key"], "facet": r["facet"], "variant": r["variant"],
          "text": r["text"], "duration_s": durations.get(r["key"]), "absent": r["absent"], "domain": r["domain"]}

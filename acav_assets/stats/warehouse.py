@@ -11,10 +11,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from acav_assets.contracts.domains import STATUS_OK
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.evaluation.mecat_scoring import MECAT_SCORES_SCHEMA
 from acav_assets.experts.registry import expert
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
+from acav_assets.io import storage
+from acav_assets.quality.suites import QualityReport, check_dataset_stats
 from acav_assets.stats import sql_runner
 from acav_assets.stats.table1 import COMPARISON_SCHEMA
 from acav_assets.stats.token_stats import CAPTION_TOKENS_SCHEMA
@@ -63,13 +66,10 @@ def scored_systems(database: str) -> list[dict]:
     return sql_runner.query(database, "SELECT * FROM caption_benchmark").to_pylist()
 
 
-def check_statistics(database: str, layout: DataLayout):
+def check_statistics(database: str, layout: DataLayout) -> QualityReport:
     """The DuckDB statistics agree with a direct count over the clips' Parquet files."""
-    from acav_assets.io import storage
-    from acav_assets.quality.suites import check_dataset_stats
-
     stats = sql_runner.query(database, "SELECT * FROM dataset_stats")
     statuses = storage.read_partitions(layout.root, "clips", ["status"])
     planned = 0 if statuses is None else statuses.num_rows
-    ok = 0 if statuses is None else sum(s == "ok" for s in statuses["status"].to_pylist())
+    ok = 0 if statuses is None else sum(s == STATUS_OK for s in statuses["status"].to_pylist())
     return check_dataset_stats(stats, ok, planned)
