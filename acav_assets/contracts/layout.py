@@ -7,6 +7,8 @@ one place::
     {root}/audio/{shard}.tar                    decoded 16 kHz FLAC, WebDataset layout
     {root}/{asset}/{partition}.parquet          every tabular asset (clips, tags, captions ...)
     {root}/{asset}/{asset}.parquet              an unpartitioned tabular asset
+    {root}/{asset}/_staged/{partition}.*        a new output waiting for its checks (ops.promotion)
+    {root}/{asset}/_rejected/{partition}.*      a new output its checks refused, with the reasons
     {root}/manifests/                           manifests the sensor watches (unless overridden)
     {root}/llm_cache/                           cached LLM replies (a re-run never pays twice)
     {root}/release/                             the published files
@@ -29,6 +31,8 @@ from pathlib import Path
 
 PLANS = "shard_plans"
 AUDIO = "audio"
+STAGED = "_staged"
+REJECTED = "_rejected"
 
 
 def is_remote(url: str) -> bool:
@@ -50,6 +54,13 @@ def checked_name(name: str, what: str = "name") -> str:
     if name in {".", ".."} or any(sep in name for sep in ("/", "\\")) or any(ord(c) < 32 for c in name):
         raise ValueError(f"{what} {name!r} is not a plain name: no '/', '\\', control characters, '.' or '..'")
     return name
+
+
+def beside(url: str, subfolder: str) -> str:
+    """``url`` moved into ``subfolder`` of its own folder (``_staged``, ``_rejected``): the same
+    filesystem, so a rename promotes it, and outside ``{asset}/*.parquet`` so no roll-up reads it."""
+    folder, name = url.rsplit("/", 1)
+    return f"{folder}/{checked_name(subfolder, 'subfolder')}/{name}"
 
 
 def normalise_root(root: str) -> str:

@@ -18,6 +18,7 @@ from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import LLM_BOUND
 from acav_assets.defs.resources import AcavSettings, CaptionLlmResource
 from acav_assets.io import storage
+from acav_assets.ops.promotion import promote
 
 
 @dg.asset(
@@ -25,18 +26,22 @@ from acav_assets.io import storage
     kinds={"parquet", "openai"},
     description="Six caption facets x three variants, five QA pairs and confidences per decoded clip, "
     "from the LLM at OPENAI_BASE_URL / ACAV_LLM_MODEL (chain of thought kept apart, replies validated, "
-    "repaired and cached) or, with none configured, from the deterministic offline synthesiser.",
+    "repaired and cached) or, with none configured, from the deterministic offline synthesiser. "
+    "Promoted only when its checks pass and no clip captioned before becomes an error; an "
+    "unreachable endpoint fails the step and keeps the previous captions.",
 )
 def captions(context: dg.AssetExecutionContext, settings: AcavSettings, caption_llm: CaptionLlmResource) -> dg.MaterializeResult:
     shard, layout = context.partition_key, settings.layout
-    clips = captionable(storage.read_table(layout.table("evidence", shard)).to_pylist())
+    evidence_rows = storage.read_table(layout.table("evidence", shard)).to_pylist()
+    clips = captionable(evidence_rows)
     if caption_llm.enabled:
         rows = llm_caption_rows(shard, clips, caption_llm.settings(), layout.llm_cache, log=context.log)
     else:
         context.log.info("no LLM configured (OPENAI_BASE_URL, ACAV_LLM_MODEL): using %s", SYNTHESIZER_NAME)
         rows = offline_caption_rows(shard, clips)
     table = caption_table(rows)
-    storage.write_table(table, layout.table("captions", shard))
+    promote(table, layout.table("captions", shard), check_captions(table, evidence_rows, settings.max_error_rate),
+            what=f"captions of shard {shard}", log=context.log)
     return dg.MaterializeResult(metadata={
         **table_metadata(table, layout.table("captions", shard), CAPTIONS_SCHEMA),
         "model": caption_llm.model if caption_llm.enabled else SYNTHESIZER_NAME,

@@ -15,7 +15,8 @@ from acav_assets.experts.registry import EVIDENCE_EXPERTS, EXPERTS
 from acav_assets.experts.spec import ExpertSpec
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.io import storage
-from acav_assets.quality.suites import check_evidence
+from acav_assets.ops.promotion import promote
+from acav_assets.quality.suites import QualityReport, check_evidence
 
 
 def expert_asset(spec: ExpertSpec) -> dg.AssetsDefinition:
@@ -29,9 +30,11 @@ def expert_asset(spec: ExpertSpec) -> dg.AssetsDefinition:
     def _expert(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         settings: AcavSettings = context.resources.settings
         model = getattr(context.resources, spec.model).load() if spec.model else None
-        output = spec.analyse(settings.shard_inputs(context.partition_key, context.log, model))
+        inputs = settings.shard_inputs(context.partition_key, context.log, model)
+        output = spec.analyse(inputs)
         url = settings.layout.table(spec.name, context.partition_key)
-        storage.write_table(output.table, url)
+        promote(output.table, url, check_expert_table(spec, inputs, settings.max_error_rate, output.table),
+                what=f"{spec.name} of shard {context.partition_key}", log=context.log)
         return dg.MaterializeResult(metadata={
             **table_metadata(output.table, url), "clips_failed": output.failed, **metadata(output.summary)})
 
@@ -73,7 +76,8 @@ def check_named(name: str) -> dg.AssetChecksDefinition:
 def evidence(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
     output = evidence_of_shard(settings.shard_inputs(context.partition_key, context.log))
     url = settings.layout.table("evidence", context.partition_key)
-    storage.write_table(output.table, url)
+    promote(output.table, url, evidence_report(output.table, settings, context.partition_key),
+            what=f"evidence of shard {context.partition_key}", log=context.log)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": output.table.num_rows, **metadata(output.summary), "parquet": dg.MetadataValue.path(url)})
 
@@ -81,6 +85,11 @@ def evidence(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.Ma
 @dg.asset_check(asset=evidence, blocking=True, partitions_def=shard_partitions)
 def evidence_quality(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
     """One row per planned clip, unique keys, a routed domain for every decoded clip."""
-    layout, shard = settings.layout, context.partition_key
-    planned = storage.read_table(layout.table("clips", shard), CLIPS_SCHEMA).num_rows
-    return check_result(check_evidence(storage.read_table(layout.table("evidence", shard)), planned, list(DOMAINS)))
+    shard = context.partition_key
+    return check_result(evidence_report(storage.read_table(settings.layout.table("evidence", shard)), settings, shard))
+
+
+def evidence_report(table, settings: AcavSettings, shard: str) -> QualityReport:
+    """The evidence suite against the shard's planned clips: run before promotion and by the check."""
+    planned = storage.read_table(settings.layout.table("clips", shard), CLIPS_SCHEMA).num_rows
+    return check_evidence(table, planned, list(DOMAINS))

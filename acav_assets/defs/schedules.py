@@ -14,7 +14,7 @@ from acav_assets.defs.jobs import ingest_job
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import NIGHTLY_BACKFILL_CRON
 from acav_assets.defs.resources import AcavSettings
-from acav_assets.ops.shard_freshness import due_shards, modification_times
+from acav_assets.ops.shard_freshness import due_shards, modification_times, refusal_times
 
 PARTITION_TAG = "dagster/partition"  # the tag Dagster puts on a partitioned run
 ACTIVE_STATUSES = [
@@ -49,7 +49,8 @@ def backfill_requests(
     shards = sorted(instance.get_dynamic_partitions(shard_partitions.name))
     times = modification_times(settings.data_root, [PLANS, *dependencies])
     busy = shards_with_active_runs(instance)
-    due = due_shards(shards, dependencies, times, limit=settings.max_shards_per_tick, skip=busy)
+    due = due_shards(shards, dependencies, times, limit=settings.max_shards_per_tick, skip=busy,
+                     refused=refusal_times(settings.data_root, dependencies))
     requests = []
     for item in due:
         # The key names the tick and what is due, so re-evaluating a tick never launches twice.

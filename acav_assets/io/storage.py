@@ -46,6 +46,31 @@ def atomic_writer(url: str) -> Iterator[BinaryIO]:
         raise
 
 
+def move(source: str, target: str) -> None:
+    """Rename ``source`` to ``target`` (atomic on a local disk), replacing ``target``."""
+    fs, path = fsspec.core.url_to_fs(source)
+    _, destination = fsspec.core.url_to_fs(target)
+    parent = destination.rsplit("/", 1)[0] if "/" in destination else "."
+    fs.makedirs(parent, exist_ok=True)
+    if "file" in fs.protocol:
+        os.replace(path, destination)
+    else:
+        fs.mv(path, destination)
+
+
+def remove(url: str) -> None:
+    """Delete ``url`` if it exists."""
+    fs, path = fsspec.core.url_to_fs(url)
+    if fs.exists(path):
+        fs.rm(path)
+
+
+def write_text(text: str, url: str) -> None:
+    """Write UTF-8 text atomically."""
+    with atomic_writer(url) as handle:
+        handle.write(text.encode("utf-8"))
+
+
 def write_table(table: pa.Table, url: str) -> None:
     """Write a Parquet table atomically."""
     with atomic_writer(url) as handle:

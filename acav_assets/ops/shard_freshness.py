@@ -4,8 +4,9 @@ and for resuming an interrupted one.
 Parquet is the source of truth, so freshness is read from the files themselves: one listing per
 asset folder (``{data_root}/{asset}/``) gives every shard's modification time, on a local disk or
 an object store alike. An output is *due* when its file is missing, when any upstream output is
-due, or when an upstream file is newer than it (the upstream was recomputed or, for the root,
-the shard's plan changed).
+due, when an upstream file is newer than it (the upstream was recomputed or, for the root,
+the shard's plan changed), or when its last run was refused by its blocking checks (a
+``{asset}/_rejected/{shard}.json`` newer than the live file: see ``ops.promotion``).
 """
 
 from __future__ import annotations
@@ -16,26 +17,32 @@ from graphlib import TopologicalSorter
 
 import fsspec
 
-from acav_assets.contracts.layout import PLANS, DataLayout
+from acav_assets.contracts.layout import PLANS, REJECTED, DataLayout
 
 TEMPORARY_MARKER = ".tmp-"
 
 
 def modification_times(data_root: str, folders: Iterable[str], ext: str = "parquet") -> dict[str, dict[str, float]]:
     """``{folder: {partition: mtime in seconds}}`` from one listing per folder; temporary files skipped."""
-    times: dict[str, dict[str, float]] = {}
+    layout = DataLayout(data_root)
+    return {folder: _file_times(layout.folder(folder), ext) for folder in folders}
+
+
+def refusal_times(data_root: str, folders: Iterable[str]) -> dict[str, dict[str, float]]:
+    """``{folder: {partition: time of its last refused promotion}}`` from the rejection notes."""
+    layout = DataLayout(data_root)
+    return {folder: _file_times(f"{layout.folder(folder)}/{REJECTED}", "json") for folder in folders}
+
+
+def _file_times(url: str, ext: str) -> dict[str, float]:
+    fs, path = fsspec.core.url_to_fs(url)
     suffix = f".{ext}"
-    for folder in folders:
-        fs, path = fsspec.core.url_to_fs(DataLayout(data_root).folder(folder))
-        entries = fs.ls(path, detail=True) if fs.exists(path) else []
-        found = {}
-        for info in entries:
-            name = info["name"].rsplit("/", 1)[-1]
-            if info.get("type") != "file" or not name.endswith(suffix) or TEMPORARY_MARKER in name:
-                continue
+    found = {}
+    for info in fs.ls(path, detail=True) if fs.exists(path) else []:
+        name = info["name"].rsplit("/", 1)[-1]
+        if info.get("type") == "file" and name.endswith(suffix) and TEMPORARY_MARKER not in name:
             found[name[: -len(suffix)]] = _mtime(info)
-        times[folder] = found
-    return times
+    return found
 
 
 def _mtime(info: Mapping) -> float:
@@ -54,12 +61,13 @@ class DueShard:
 
 def due_assets(
     shard: str, dependencies: Mapping[str, Sequence[str]], times: Mapping[str, Mapping[str, float]],
-    root: str = PLANS,
+    root: str = PLANS, refused: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[list[str], str]:
     """The assets of ``shard`` to recompute, in dependency order, and why the first one is due.
 
     ``dependencies`` maps each per-shard asset to its per-shard upstream assets; an asset with
-    none depends on ``root`` (the shard's plan).
+    none depends on ``root`` (the shard's plan). ``refused`` (from :func:`refusal_times`) makes an
+    asset whose last run was refused after its live file was written due again.
     """
     order = list(TopologicalSorter({a: list(d) for a, d in dependencies.items()}).static_order())
     due: list[str] = []
@@ -74,6 +82,8 @@ def due_assets(
             why = "missing"
         elif any(u in due for u in upstream):
             why = "upstream due"
+        elif (refused or {}).get(asset, {}).get(shard, float("-inf")) >= mine:
+            why = "its last run was refused by its checks"
         else:
             newer = [u for u in upstream if times.get(u, {}).get(shard, float("-inf")) > mine]
             if newer:
@@ -87,6 +97,7 @@ def due_assets(
 def due_shards(
     shards: Sequence[str], dependencies: Mapping[str, Sequence[str]], times: Mapping[str, Mapping[str, float]],
     limit: int | None = None, skip: Iterable[str] = (), root: str = PLANS,
+    refused: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[DueShard]:
     """Shards (in the given order, ``skip`` left out) with something due, at most ``limit`` of them.
 
@@ -99,7 +110,7 @@ def due_shards(
             break
         if shard in skipped or shard not in times.get(root, {}):
             continue
-        assets, reason = due_assets(shard, dependencies, times, root)
+        assets, reason = due_assets(shard, dependencies, times, root, refused)
         if assets:
             found.append(DueShard(shard, tuple(assets), reason))
     return found
