@@ -36,23 +36,35 @@ def _prepare_environment(data_root: str | None) -> dict[str, str]:
 
 
 def register(manifest: str, prefix: str | None = None) -> list[str]:
-    """Plan a manifest into shards, store the plans and add the shards as dynamic partitions."""
+    """Plan a manifest into shards, store the plans and add the shards as dynamic partitions; the
+    shards it no longer produces (it shrank) are retired and their partitions deleted."""
     import dagster as dg
 
     from acav_assets.defs.partitions import shard_partitions
     from acav_assets.defs.resources import AcavSettings
-    from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
+    from acav_assets.ingest.shard_plans import (
+        plan_shards,
+        retire_orphaned_shards,
+        store_shard_plans,
+    )
 
     settings = AcavSettings.from_env()
-    shards = plan_shards(manifest, settings.clip_seconds, settings.min_clip_seconds, settings.shard_size, prefix)
+    shards = plan_shards(manifest, settings.clip_seconds, settings.min_clip_seconds, settings.shard_size, prefix,
+                         max_clip_seconds=settings.max_clip_seconds)
     written = store_shard_plans(shards, settings.data_root)
+    retired = retire_orphaned_shards(settings.data_root, manifest, shards)
     with dg.DagsterInstance.get() as instance:
         existing = set(instance.get_dynamic_partitions(shard_partitions.name))
         new = [s for s in shards if s not in existing]
         if new:
             instance.add_dynamic_partitions(shard_partitions.name, new)
+        for shard in retired:
+            if shard in existing:
+                instance.delete_dynamic_partition(shard_partitions.name, shard)
     clips = sum(t.num_rows for t in shards.values())
     print(f"{manifest}: {clips} clips in {len(shards)} shards ({len(new)} new partitions, {len(written)} plans written)")
+    if retired:
+        print(f"retired {len(retired)} shards it no longer produces (outputs moved to _retired/): {', '.join(retired)}")
     return list(shards)
 
 
@@ -63,12 +75,16 @@ def _materialize(selection: str, partition: str | None = None, label: str | None
                "--select", selection, "--config-json", IN_PROCESS]
     if partition:
         command += ["--partition", partition]
-    started = time.monotonic()
+    started, wall_clock = time.monotonic(), time.time()
     result = subprocess.run(command, capture_output=True, text=True)
     target = label or (f"{selection} [{partition}]" if partition else selection)
     if result.returncode != 0:
-        print(f"FAILED {target} after {time.monotonic() - started:.0f} s; the run's log ends with:")
-        print("\n".join((result.stdout + result.stderr).splitlines()[-40:]))
+        from acav_assets.defs.run_reports import latest_run_problems
+
+        problems = latest_run_problems(wall_clock)
+        print(f"FAILED {target} after {time.monotonic() - started:.0f} s" + (":" if problems else
+              "; the run did not start. Its output ends with:"))
+        print("\n".join(f"  {p}" for p in problems) or "\n".join((result.stdout + result.stderr).splitlines()[-20:]))
         return False
     print(f"materialised {target} in {time.monotonic() - started:.0f} s")
     return True
@@ -83,13 +99,15 @@ def due_work(shards: list[str]) -> dict[str, list[str]]:
     from acav_assets.ops.shard_freshness import (
         due_shards,
         modification_times,
+        refusal_times,
         remove_partial_files,
     )
 
     dependencies = per_shard_dependencies(ASSETS)
     data_root = AcavSettings.from_env().data_root
     times = modification_times(data_root, [PLANS, *dependencies])
-    due = {item.shard: list(item.assets) for item in due_shards(shards, dependencies, times)}
+    refused = refusal_times(data_root, dependencies)
+    due = {item.shard: list(item.assets) for item in due_shards(shards, dependencies, times, refused=refused)}
     for name in remove_partial_files(data_root, [*dependencies, "audio"], due):
         print(f"removed {name}, left by an interrupted run")
     return due

@@ -10,11 +10,18 @@ shows the model its invalid answer and the error; ``split_reasoning`` separates 
 Robustness rules (the same as the LALM baseline's):
 
 * one item's failure never raises: its outcome has ``status = "error"`` and a reason;
-* timeouts, connection errors, 408, 429 and 5xx are retried with exponential backoff and jitter
+* timeouts, connection errors, 408, 429 and 5xx (*transport* failures), a body that is not a
+  completion and a reply with no choices are retried with exponential backoff and jitter
   (``Retry-After`` honoured, capped at ``backoff_max_s``); other 4xx are not retried; the
   client's own retries are switched off so that the request count here is the whole truth;
+* an outage is not a clip's defect: once ``breaker_failures`` items in a row are lost to
+  transport failures (no answer in between), every item tried was, or the endpoint refuses
+  the configuration (401, 403, 404), no new request is sent and ``run_requests`` raises
+  ``EndpointUnreachable`` after the requests in flight end; valid replies are cached first;
 * an answer that fails ``parse``, is empty, or was cut off (``finish_reason == "length"``) is
-  invalid: up to ``max_repairs`` follow-up requests show the model the error;
+  invalid: up to ``max_repairs`` follow-up requests show the model the error; one the
+  endpoint's content filter blocked is an error at once;
+* no item spends more than ``clip_deadline_s`` on requests, retries and repairs together;
 * valid replies are cached under a hash of (model, prompt version, the original messages,
   temperature, max_tokens, extra params); a cached reply is used only while it still parses;
 * the API key is never put in a repr, a log line, an error message, an outcome or the cache.
@@ -29,6 +36,7 @@ import json
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -38,18 +46,24 @@ from typing import Any
 import fsspec
 
 from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
+from acav_assets.contracts.failures import EndpointUnreachable
 from acav_assets.io.openai_endpoint import OpenAIEndpoint
 from acav_assets.io.request_retries import RequestFailure as _Failure
 from acav_assets.io.request_retries import classify_request_error, retry_delay
 from acav_assets.io.storage import atomic_writer
 
-__all__ = ["LlmOutcome", "LlmSettings", "ReplyCache", "request_hash", "run_requests", "totals"]
+__all__ = ["CONTENT_FILTERED", "DEADLINE", "EMPTY_CHOICES", "LlmOutcome", "LlmSettings", "ReplyCache", "request_hash",
+           "run_requests", "totals"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_ERROR_CHARS = 500
 _RESERVED_PARAMS = frozenset({"model", "messages", "temperature", "max_tokens", "stream", "n"})
 _HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+# Reasons of item errors that callers may match on (the text after the colon may grow).
+CONTENT_FILTERED = "content_filter: the endpoint's content filter blocked the reply"
+EMPTY_CHOICES = "empty_choices: the reply had no choices"
+DEADLINE = "deadline"
 
 Parse = Callable[[str], Any]
 Repair = Callable[[list[dict], str, str], list[dict]]
@@ -68,12 +82,16 @@ class LlmSettings(OpenAIEndpoint):
     max_tokens: int = 4096
     max_repairs: int = 2
     concurrency: int = 8
+    clip_deadline_s: float = 300.0  # one item's requests, retries and repairs together
+    breaker_failures: int = 3  # items lost in a row to transport failures that mean the endpoint is down
     extra_params: dict = field(default_factory=dict)  # sent in the request body; part of the cache key
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.max_repairs < 0 or self.max_tokens < 1 or self.concurrency < 1:
             raise ValueError("LlmSettings: max_repairs >= 0, max_tokens >= 1 and concurrency >= 1 are required")
+        if not self.clip_deadline_s > 0 or self.breaker_failures < 1:
+            raise ValueError("LlmSettings: clip_deadline_s > 0 and breaker_failures >= 1 are required")
         if not (math.isfinite(self.temperature) and self.temperature >= 0):
             raise ValueError("LlmSettings: temperature must be a finite number >= 0")
         reserved = sorted(_RESERVED_PARAMS & set(self.extra_params))
@@ -179,11 +197,65 @@ class _Reply:
 
 @dataclass
 class _Spent:
+    """What one item spent, its deadline, and whether its last request failed in transport."""
+
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    deadline: float = math.inf
+    last_failure: str | None = None
+    transport_failed: bool = False
 
 
+class _NotSent(_Failure):
+    """An item not requested because the breaker had tripped."""
+
+
+class _Breaker:
+    """Trips when ``limit`` items in a row are lost to transport failures with no answer in
+    between, or at once when the endpoint refuses the configuration; stays tripped; thread-safe."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lock = threading.Lock()
+        self.streak = self.answers = self.failed_requests = self.lost = self.skipped = 0
+        self.tripped = False
+        self.last_reason: str | None = None
+        self.refused: str | None = None
+
+    def answered(self) -> None:
+        with self.lock:
+            self.answers += 1
+            self.streak = 0
+
+    def failed(self, reason: str, systemic: bool) -> None:
+        with self.lock:
+            self.failed_requests += 1
+            self.last_reason = reason
+            if systemic:
+                self.refused = self.refused or reason
+                self.tripped = True
+
+    def item_lost(self) -> None:
+        with self.lock:
+            self.lost += 1
+            self.streak += 1
+            self.tripped = self.tripped or self.streak >= self.limit
+
+    def item_skipped(self) -> None:
+        with self.lock:
+            self.skipped += 1
+
+    def verdict(self, settings: LlmSettings) -> str | None:
+        """Why the run must fail as a whole, or None."""
+        where = f"LLM endpoint {settings.host} (model {settings.model})"
+        if self.refused is not None:
+            return f"{where} refuses the configuration: {self.refused}; {self.skipped} items were not sent"
+        if self.tripped or (self.lost and not self.answers):
+            return (f"{where} is unreachable: {self.failed_requests} requests failed, {self.lost} items were lost "
+                    f"to it and {self.skipped} not sent; last reason: {self.last_reason}. Answers received were "
+                    "cached, so a re-run resumes there")
+        return None
 
 
 def _get(obj: Any, name: str) -> Any:
@@ -215,18 +287,18 @@ def _count(value: Any) -> int:
 
 
 class _Runner:
-    """Runs one item at a time per thread; holds only read-only state, so threads share it."""
+    """Runs one item at a time per thread; holds read-only state and a thread-safe breaker."""
 
-    def __init__(self, settings: LlmSettings, prompt_version: str, parse: Parse, repair: Repair,
+    def __init__(self, settings: LlmSettings, prompt_version: str, repair: Repair,
                  split_reasoning: SplitReasoning, cache: ReplyCache | None, client: Any) -> None:
         self.settings = settings
         self.prompt_version = prompt_version
-        self.parse = parse
         self.repair = repair
         self.split_reasoning = split_reasoning
         self.cache = cache
         self.client = client
         self.sleep = time.sleep
+        self.breaker = _Breaker(settings.breaker_failures)
 
     def redact(self, text: str | None, cap: bool = False) -> str | None:
         """Blank the key out of a text (a server may echo headers back); cap error texts."""
@@ -239,9 +311,6 @@ class _Runner:
             text = text[: _MAX_ERROR_CHARS - 1] + "…"
         return text
 
-    def classify(self, error: Exception) -> _Failure:
-        return classify_request_error(error, self.settings.timeout_s)
-
     def delay(self, retry: int, failure: _Failure) -> float:
         return retry_delay(retry, failure, self.settings.backoff_base_s, self.settings.backoff_max_s)
 
@@ -251,45 +320,72 @@ class _Runner:
         if usage is not None:
             spent.prompt_tokens += _count(_get(usage, "prompt_tokens"))
             spent.completion_tokens += _count(_get(usage, "completion_tokens"))
+        choices = _get(completion, "choices")
+        if isinstance(choices, list) and not choices:
+            raise _Failure(EMPTY_CHOICES, retryable=True)
         try:
-            choice = _get(completion, "choices")[0]
+            choice = choices[0]
             message = _get(choice, "message")
             if message is None:
                 raise TypeError
         except (IndexError, TypeError, KeyError):
-            raise _Failure("malformed reply: no choices[0].message", retryable=False) from None
+            raise _Failure("malformed reply: no choices[0].message", retryable=True) from None
         reasoning = _text(_get(message, "reasoning_content") or _get(message, "reasoning"))
         answer, reasoning = self.split_reasoning(_text(_get(message, "content")), reasoning or None)
         model = _get(completion, "model")
         return _Reply(answer=answer or "", reasoning=reasoning or None,
                       finish_reason=_get(choice, "finish_reason"), model=model if isinstance(model, str) else None)
 
+    def past_deadline(self, spent: _Spent) -> _Failure:
+        """The failure of an item whose deadline has passed (lost in transport if its last try was)."""
+        last = f"; last: {spent.last_failure}" if spent.last_failure else ""
+        return _Failure(f"{DEADLINE}: the item's {self.settings.clip_deadline_s:g} s ran out after "
+                        f"{spent.requests} requests{last}", retryable=False, transport=spent.transport_failed)
+
     def request(self, messages: list[dict], spent: _Spent) -> _Reply:
-        """One request with transport retries; raises ``_Failure`` with a redacted reason."""
+        """One request with retries, within the item's deadline and while the breaker holds;
+        raises ``_Failure`` with a redacted reason."""
         s = self.settings
         kwargs: dict = {"model": s.model, "messages": messages, "temperature": s.temperature, "max_tokens": s.max_tokens}
         if s.extra_params:
             kwargs["extra_body"] = s.extra_params  # merged into the JSON body: works for any server
         attempts = s.max_retries + 1
         for attempt in range(attempts):
+            if self.breaker.tripped:
+                raise _NotSent(f"not sent: the endpoint is down ({self.breaker.last_reason})", retryable=False)
+            remaining = spent.deadline - time.monotonic()
+            if remaining <= 0:
+                raise self.past_deadline(spent)
+            timeout = min(s.timeout_s, remaining)
             spent.requests += 1
             try:
-                completion = self.client.chat.completions.create(**kwargs)
+                reply = self.read(self.client.chat.completions.create(**kwargs, timeout=timeout), spent)
+            except _Failure as malformed:  # the endpoint answered, with no usable completion
+                failure = malformed
             except Exception as error:  # any client error becomes a failure of this item
-                failure = self.classify(error)
+                failure = classify_request_error(error, timeout)
+                if failure.transport and timeout < s.timeout_s and time.monotonic() >= spent.deadline:
+                    raise self.past_deadline(spent) from None  # cut short by the deadline, not the endpoint
             else:
-                return self.read(completion, spent)
+                self.breaker.answered()
+                spent.transport_failed = False
+                return reply
             reason = self.redact(failure.reason, cap=True)
+            spent.last_failure, spent.transport_failed = reason, failure.transport
+            if failure.transport or failure.systemic:
+                self.breaker.failed(reason, failure.systemic)
+            else:
+                self.breaker.answered()
             if not failure.retryable or attempt + 1 == attempts:
                 suffix = f" (after {attempt + 1} attempts)" if failure.retryable and attempt else ""
-                raise _Failure(reason + suffix, retryable=False)
+                raise _Failure(reason + suffix, retryable=False, transport=failure.transport)
             delay = self.delay(attempt, failure)
             logger.warning("LLM %s request attempt %d of %d failed (%s); retrying in %.2f s",
                            s.model, attempt + 1, attempts, reason, delay)
-            self.sleep(delay)
+            self.sleep(max(min(delay, spent.deadline - time.monotonic()), 0.0))
         raise AssertionError("not reached")  # pragma: no cover
 
-    def validate(self, reply: _Reply) -> Any:
+    def validate(self, reply: _Reply, parse: Parse) -> Any:
         """The parsed value, or ``ValueError`` for an invalid answer."""
         if reply.finish_reason == "length":
             raise ValueError(
@@ -298,7 +394,7 @@ class _Runner:
             )
         if not reply.answer.strip():
             raise ValueError("empty reply: no answer after the reasoning")
-        return self.parse(reply.answer)
+        return parse(reply.answer)
 
     def outcome(self, key: str, spent: _Spent, *, value: Any = None, error: str | None = None,
                 reply: str | None = None, reasoning: str | None = None, cache_hit: bool = False) -> LlmOutcome:
@@ -309,7 +405,7 @@ class _Runner:
             requests=spent.requests, cache_hit=cache_hit,
         )
 
-    def cached(self, h: str) -> tuple[Any, dict] | None:
+    def cached(self, h: str, parse: Parse) -> tuple[Any, dict] | None:
         """A stored reply that still parses, with its value; None otherwise."""
         if self.cache is None:
             return None
@@ -321,7 +417,7 @@ class _Runner:
         if not stored or not isinstance(stored.get("reply"), str):
             return None
         try:
-            return self.parse(stored["reply"]), stored
+            return parse(stored["reply"]), stored
         except ValueError as error:
             logger.info("cached reply %s no longer parses (%s); requesting again", h[:12], self.redact(str(error), cap=True))
             return None
@@ -339,28 +435,35 @@ class _Runner:
         except Exception as error:  # the reply is still good; only the cache missed it
             logger.warning("reply cache write failed (%s)", self.redact(f"{type(error).__name__}: {error}", cap=True))
 
-    def run(self, key: str, messages: list[dict]) -> LlmOutcome:
+    def run(self, key: str, messages: list[dict], parse: Parse) -> LlmOutcome:
         """One item from cache or endpoint; never raises."""
         spent = _Spent()
         last: _Reply | None = None
         try:
             h = request_hash(self.settings.model, self.prompt_version, messages, self.settings.cache_params())
-            hit = self.cached(h)
+            hit = self.cached(h, parse)
             if hit is not None:
                 value, stored = hit
                 reasoning = stored.get("reasoning")
                 return self.outcome(key, spent, value=value, reply=stored["reply"],
                                     reasoning=reasoning if isinstance(reasoning, str) else None, cache_hit=True)
+            spent.deadline = time.monotonic() + self.settings.clip_deadline_s
             conversation = list(messages)
             answers = self.settings.max_repairs + 1
             for answer_number in range(1, answers + 1):
                 try:
                     last = self.request(conversation, spent)
                 except _Failure as failure:
+                    if failure.transport:
+                        self.breaker.item_lost()
+                    elif isinstance(failure, _NotSent):
+                        self.breaker.item_skipped()
                     return self.outcome(key, spent, error=failure.reason, reply=last and last.answer,
                                         reasoning=last and last.reasoning)
+                if last.finish_reason == "content_filter":
+                    return self.outcome(key, spent, error=CONTENT_FILTERED, reply=last.answer, reasoning=last.reasoning)
                 try:
-                    value = self.validate(last)
+                    value = self.validate(last, parse)
                 except ValueError as error:
                     problem = str(error) or type(error).__name__
                     if answer_number == answers:
@@ -390,29 +493,34 @@ def run_requests(
     client: Any = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[LlmOutcome]:
-    """One outcome per ``(key, messages)`` item, in input order; no item's failure raises.
+    """One outcome per ``(key, messages[, parse])`` item, in input order; no item's failure
+    raises, but an unreachable endpoint raises ``EndpointUnreachable`` (see the module doc).
 
-    ``parse(answer)`` returns the value or raises ``ValueError``; after an invalid answer
-    ``repair(messages_sent, answer, error)`` returns the next conversation to send (it gets the
-    conversation that produced the answer, so repairs chain). ``split_reasoning(content,
-    reasoning_field)`` returns ``(answer, reasoning)``. ``progress(done, total)`` is called from
-    the calling thread after each item. ``client`` replaces the ``openai.OpenAI`` client.
+    ``parse(answer)`` (an item's own, else this one) returns the value or raises ``ValueError``;
+    after an invalid answer ``repair(messages_sent, answer, error)`` returns the next conversation
+    to send (it gets the conversation that produced the answer, so repairs chain).
+    ``split_reasoning(content, reasoning_field)`` returns ``(answer, reasoning)``.
+    ``progress(done, total)`` is called from the calling thread after each item. ``client``
+    replaces the ``openai.OpenAI`` client.
     """
     items = list(items)
     if not items:
         return []
-    runner = _Runner(settings, prompt_version, parse, repair, split_reasoning, cache,
+    runner = _Runner(settings, prompt_version, repair, split_reasoning, cache,
                      client if client is not None else settings.openai_client())
     outcomes: list[LlmOutcome | None] = [None] * len(items)
 
     def work(index: int) -> LlmOutcome:
         try:
-            key, messages = items[index]
+            key, messages, *own = items[index]
+            item_parse = own[0] if own else parse
+            if len(own) > 1 or not callable(item_parse):
+                raise ValueError
         except (TypeError, ValueError):
-            return runner.outcome(str(index), _Spent(), error="malformed item: expected (key, messages)")
+            return runner.outcome(str(index), _Spent(), error="malformed item: expected (key, messages[, parse])")
         if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
             return runner.outcome(str(key), _Spent(), error="malformed item: messages must be a non-empty list of dicts")
-        return runner.run(str(key), messages)
+        return runner.run(str(key), messages, item_parse)
 
     with ThreadPoolExecutor(max_workers=min(settings.concurrency, len(items)), thread_name_prefix="llm") as pool:
         futures = {pool.submit(work, index): index for index in range(len(items))}
@@ -423,6 +531,9 @@ def run_requests(
                     progress(done, len(items))
                 except Exception as error:  # a broken progress bar must not lose the results
                     logger.warning("progress callback failed: %s: %s", type(error).__name__, error)
+    verdict = runner.breaker.verdict(settings)
+    if verdict is not None:
+        raise EndpointUnreachable(runner.redact(verdict))
     failures = sum(1 for o in outcomes if o is not None and o.status != STATUS_OK)
     logger.info("LLM %s: %d items, %d failed", settings.model, len(items), failures)
     return [o for o in outcomes if o is not None]

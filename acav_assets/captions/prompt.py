@@ -3,8 +3,9 @@
 The wording lives in the versioned file ``prompts/caption_v1.txt`` (``PROMPT_VERSION``); this
 module only fills it in. Every piece of untrusted text (transcripts, sung words, source
 metadata, the audio-language model's description) is put inside an
-``<untrusted name="…">…</untrusted>`` fence, with angle brackets neutralised so that the data
-can never close the fence, and is cut to a bounded length.
+``<untrusted name="…">…</untrusted>`` fence, with angle brackets and their look-alikes turned
+into parentheses and invisible characters removed, so that the data can never open or close a
+fence, and is cut to a bounded length.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
@@ -35,11 +37,18 @@ OK, ERROR, NOT_APPLICABLE = "ok", "error", "not_applicable"
 
 _SECTION_RE = re.compile(r"^=== ([a-z_]+) ===$", re.MULTILINE)
 _PLACEHOLDER_RE = re.compile(r"\[\[([A-Z_]+)\]\]")
-_LT = "\u2039"  # ‹
-_GT = "\u203a"  # ›
-_ANGLE_RE = re.compile(r"[<\uff1c\ufe64\u2329\u3008]|&lt;?|&#0*60;?|&#x0*3c;?", re.IGNORECASE)
-_RANGLE_RE = re.compile(r"[>\uff1e\ufe65\u232a\u3009]|&gt;?|&#0*62;?|&#x0*3e;?", re.IGNORECASE)
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+# Angle brackets and their look-alikes (modifier letters, Canadian syllabics, single guillemets,
+# technical, mathematical, ornamental, CJK, small and fullwidth forms) become parentheses.
+_LEFT_ANGLES = "<\u02c2\u1438\u2039\u2329\u276c\u276e\u2770\u27e8\u27ea\u29fc\u3008\ufe64\uff1c"
+_RIGHT_ANGLES = ">\u02c3\u1433\u203a\u232a\u276d\u276f\u2771\u27e9\u27eb\u29fd\u3009\ufe65\uff1e"
+_NAMED_ANGLES = {"lt": "<", "gt": ">", "lsaquo": "\u2039", "rsaquo": "\u203a", "langle": "\u27e8",
+                 "rangle": "\u27e9", "lang": "\u27e8", "rang": "\u27e9"}
+_ENTITY_RE = re.compile(r"&(?:(lsaquo|rsaquo|langle|rangle|lang|rang|lt|gt)|#0*(\d{1,7})|#x0*([0-9a-f]{1,6}));?",
+                        re.IGNORECASE)
+# Invisible characters that are not of category Cf: Hangul fillers, the combining grapheme joiner,
+# variation selectors.
+_INVISIBLE = frozenset([0x115F, 0x1160, 0x3164, 0xFFA0, 0x034F, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _CONTENT_WORDS = {"speech": "speech", "music": "music", "sound": "sounds that are neither speech nor music"}
 _DOMAIN_WORDS = ("speech", "music", "other sound")
 
@@ -68,12 +77,43 @@ def _fill(template: str, **values: str) -> str:
 
 # ---- untrusted text ------------------------------------------------------------------------------
 
+class _Cleaning(dict):
+    """A ``str.translate`` table filled on first sight of each character: controls become spaces,
+    format characters (Cf: zero-width, bidi controls, tags U+E0000–E007F) and other invisible ones
+    go, lone surrogates become U+FFFD, angle brackets and look-alikes become parentheses."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        category = unicodedata.category(char)
+        if char in _LEFT_ANGLES or char in _RIGHT_ANGLES:
+            value = "(" if char in _LEFT_ANGLES else ")"
+        elif category == "Cc":
+            value = " "
+        elif category == "Cf" or 0xE0000 <= code <= 0xE007F or code in _INVISIBLE:
+            value = ""
+        else:
+            value = "\ufffd" if category == "Cs" else char
+        self[code] = value
+        return value
+
+
+_CLEANING = _Cleaning()
+
+
+def _angle_entity(match: re.Match[str]) -> str:
+    """An HTML entity for an angle bracket or look-alike as a parenthesis; any other unchanged."""
+    name, decimal, hexadecimal = match.groups()
+    code = int(decimal) if decimal else int(hexadecimal, 16) if hexadecimal else None
+    char = _NAMED_ANGLES[name.lower()] if name else chr(code) if code < 0x110000 else ""
+    if char and (char in _LEFT_ANGLES or char in _RIGHT_ANGLES):
+        return "(" if char in _LEFT_ANGLES else ")"
+    return match.group(0)
+
+
 def neutralise(text: str) -> str:
-    """Untrusted text made safe to fence: angle brackets (and their look-alikes and HTML
-    entities) become ‹ ›, control and invisible characters go, whitespace is collapsed."""
-    text = _ANGLE_RE.sub(_LT, text)
-    text = _RANGLE_RE.sub(_GT, text)
-    text = _CONTROL_RE.sub(" ", text)
+    """Untrusted text made safe to fence: invisible characters go, angle brackets (their
+    look-alikes and HTML entities too) become parentheses, whitespace is collapsed."""
+    text = _ENTITY_RE.sub(_angle_entity, text.translate(_CLEANING))
     return " ".join(text.split())
 
 
@@ -434,6 +474,7 @@ def repair_messages(messages: Sequence[Mapping[str, Any]], reply_text: str, erro
     answer, _ = split_reasoning(reply_text)
     if len(answer) > MAX_REPLY_CHARS:
         answer = answer[:MAX_REPLY_CHARS]
-    request = _fill(prompt_sections()["repair"], ERROR=str(error).strip())
+    answer = _SURROGATE_RE.sub("\ufffd", answer)  # a lone surrogate cannot be sent (no UTF-8 for it)
+    request = _fill(prompt_sections()["repair"], ERROR=_SURROGATE_RE.sub("\ufffd", str(error).strip()))
     return [dict(m) for m in messages] + [{"role": "assistant", "content": answer or "(empty reply)"},
                                           {"role": "user", "content": request}]

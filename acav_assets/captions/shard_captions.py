@@ -3,7 +3,6 @@ synthesiser, what it cost, and the blocking check of the captions table."""
 
 from __future__ import annotations
 
-import collections
 import functools
 import logging
 
@@ -52,23 +51,21 @@ def offline_caption_rows(shard: str, clips: list[dict]) -> list[dict]:
 
 def llm_caption_rows(shard: str, clips: list[dict], llm: LlmSettings, cache_root: str,
                      log: logging.Logger = logger) -> list[dict]:
-    """Captions from the LLM, one request per clip, grouped by domain (the reply schema depends on
-    it); replies are cached under ``cache_root`` so a re-run never pays twice."""
-    cache = ReplyCache(cache_root)
-    by_domain = collections.defaultdict(list)
-    for clip in clips:
-        by_domain[clip["routed_domain"]].append(clip)
-    outcomes = {}
-    done = 0
-    for domain, group in sorted(by_domain.items()):
-        items = [(clip["key"], build_messages(clip)) for clip in group]
-        results = run_requests(
-            items, llm, PROMPT_VERSION, functools.partial(parse_reply, domain=domain), repair_messages,
-            split_reasoning, cache=cache,
-        )
-        outcomes.update({o.key: o for o in results})
-        done += len(group)
-        log.info("captions: %d/%d clips answered", done, len(clips))
+    """Captions from the LLM, one request per clip, every domain in one pool (the reply schema
+    depends on the clip's domain, so each clip carries its own parser); replies are cached under
+    ``cache_root`` so a re-run never pays twice. Raises ``EndpointUnreachable`` when the endpoint
+    is down or refuses the configuration (a clip's bad reply is an error row instead)."""
+    parsers = {domain: functools.partial(parse_reply, domain=domain) for domain in {c["routed_domain"] for c in clips}}
+    items = [(clip["key"], build_messages(clip), parsers[clip["routed_domain"]]) for clip in clips]
+    step = max(len(items) // 10, 1)
+
+    def progress(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            log.info("captions: %d/%d clips answered", done, total)
+
+    results = run_requests(items, llm, PROMPT_VERSION, parse_reply, repair_messages, split_reasoning,
+                           cache=ReplyCache(cache_root), progress=progress)
+    outcomes = {o.key: o for o in results}
     rows = []
     for clip in clips:
         o = outcomes[clip["key"]]

@@ -2,32 +2,41 @@
 files, a MECAT-QA style ``qa.jsonl.gz``, a flat Parquet and WebDataset tars with the audio.
 
 Every artefact covers the same clips: rows with status ``ok`` whose domain is not ``000``
-(ACAVCaps publishes no ``000`` file), sorted by key. All files are written atomically and
-deterministically (gzip mtime 0, tar mtime 0)."""
+(ACAVCaps publishes no ``000`` file), sorted by key. All files are written deterministically (gzip
+mtime 0, tar mtime 0) into a staging folder, listed with their sizes and sha256 in ``index.json``,
+checked, and swapped in whole (:func:`publish`)."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
+import shutil
+import tarfile
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import soundfile as sf
 import webdataset as wds
 
 from acav_assets.captions.schema import FACETS
 from acav_assets.captions.table import QA_TYPE
 from acav_assets.contracts.domains import DOMAINS, SILENT_DOMAIN
+from acav_assets.contracts.failures import PromotionRefused
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.ingest.clip_decoding import clip_durations
 from acav_assets.io import storage
 from acav_assets.io.audio_shards import encode_flac, read_audio_shard
 from acav_assets.io.markdown import Markdown
-from acav_assets.io.storage import atomic_writer
+from acav_assets.io.storage import atomic_writer, sha256_file
 
+INDEX = "index.json"  # every other file of a release: relative path, byte size, sha256
 RELEASE_DOMAINS = tuple(d for d in DOMAINS if d != SILENT_DOMAIN)  # no 000 file, as published
 QA_FIELDS = ("category", "difficulty", "question", "answer")
 
@@ -230,26 +239,119 @@ def curated_rows(layout: DataLayout) -> list[dict]:
     return [] if table is None else sorted(table.to_pylist(), key=lambda r: r["key"])
 
 
-def publish(layout: DataLayout, log=None) -> dict:
-    """Write every release file from the curated captions; returns what was written, with plots."""
+def _files(folder: Path) -> dict[str, Path]:
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write_index(folder: str | Path) -> int:
+    """Write ``index.json``: every other file's relative path, byte size and sha256; returns the
+    number of files listed."""
+    folder = Path(folder)
+    files = [{"path": name, "size": path.stat().st_size, "sha256": sha256_file(path)}
+             for name, path in _files(folder).items() if name != INDEX]
+    with atomic_writer(str(folder / INDEX)) as handle:
+        handle.write(json.dumps({"files": files}, indent=1).encode())
+    return len(files)
+
+
+def index_problems(folder: str | Path) -> list[str]:
+    """Files of ``folder`` that differ from its index: missing, resized, changed or unlisted."""
+    folder = Path(folder)
+    try:
+        listed = {entry["path"]: entry for entry in json.loads((folder / INDEX).read_text("utf-8"))["files"]}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return [f"{INDEX} missing or unreadable ({error})"]
+    present = _files(folder)
+    present.pop(INDEX, None)
+    problems = [f"unlisted file {name}" for name in sorted(set(present) - set(listed))]
+    for name, entry in sorted(listed.items()):
+        path = present.get(name)
+        if path is None:
+            problems.append(f"missing file {name}")
+        elif path.stat().st_size != entry["size"]:
+            problems.append(f"{name}: {path.stat().st_size} bytes, the index says {entry['size']}")
+        elif sha256_file(path) != entry["sha256"]:
+            problems.append(f"{name}: sha256 differs from the index")
+    return problems
+
+
+def tar_problems(folder: str | Path, rows: Mapping[str, Mapping]) -> list[str]:
+    """WebDataset samples that do not round-trip: every released clip (``rows``: key -> curated
+    row) exactly once, as a decodable ``{key}.flac`` and a ``{key}.json`` equal to its record."""
+    problems, seen = [], Counter()
+    for path in sorted((Path(folder) / "webdataset").glob("*.tar")):
+        parts: dict[str, set[str]] = defaultdict(set)
+        try:
+            with tarfile.open(path) as tar:
+                for member in tar:
+                    key, _, ext = member.name.rpartition(".")
+                    parts[key].add(ext)
+                    data = tar.extractfile(member).read() if member.isfile() else b""
+                    if ext == "json" and key in rows and json.loads(data) != json.loads(
+                            json.dumps(_sample_record(rows[key]), ensure_ascii=False)):
+                        problems.append(f"{path.name}: {key}.json differs from the curated captions")
+                    elif ext == "flac" and not len(sf.read(io.BytesIO(data), dtype="float32")[0]):
+                        problems.append(f"{path.name}: {key}.flac holds no audio")
+        except (tarfile.TarError, OSError, ValueError, RuntimeError) as error:  # sf.LibsndfileError is a RuntimeError
+            problems.append(f"{path.name}: unreadable ({error})")
+            continue
+        problems += [f"{path.name}: {key} has {sorted(exts)}, expected flac and json"
+                     for key, exts in parts.items() if exts != {"flac", "json"}]
+        seen.update(parts.keys())
+    problems += [f"{key} is in the tars {n} times" for key, n in sorted(seen.items()) if n > 1]
+    problems += [f"{key} is missing from the tars" for key in sorted(set(rows) - set(seen))]
+    problems += [f"{key} is in the tars but not released" for key in sorted(set(seen) - set(rows))]
+    return problems
+
+
+def _swap_in(staged: Path, live: Path) -> None:
+    """Rename live -> ``{live}.previous-*``, staged -> live, then delete the previous release."""
+    previous = live.with_name(f"{live.name}.previous-{uuid.uuid4().hex}")
+    if live.exists():
+        os.replace(live, previous)
+    try:
+        os.replace(staged, live)
+    except BaseException:
+        if previous.exists():
+            os.replace(previous, live)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000) -> dict:
+    """Write every release file from the curated captions into ``release.staging-*`` beside the
+    live release, index it, and swap it in whole only when :func:`round_trip_problems` finds
+    nothing; otherwise :class:`PromotionRefused` and the live release stays as it was. Local roots
+    (or a mounted bucket) only: an object store gets the ValueError of ``layout.release_folder``.
+    The swap is two renames; a reader may find no release for that instant."""
     from acav_assets.stats import plots
 
     rows = curated_rows(layout)
-    folder = str(layout.release_folder())
-    os.makedirs(folder, exist_ok=True)
-    per_domain = write_caption_files(rows, folder)
-    qa_count = write_qa_file(rows, folder)
-    write_parquet(rows, f"{folder}/captions.parquet")
-    shards = sorted({r["shard"] for r in rows})
-    tars = write_webdataset(rows, {s: layout.audio_tar(s) for s in shards}, f"{folder}/webdataset")
+    live = layout.release_folder()
+    staged = live.with_name(f"{live.name}.staging-{uuid.uuid4().hex}")
+    try:
+        staged.mkdir(parents=True)
+        per_domain = write_caption_files(rows, str(staged))
+        qa_count = write_qa_file(rows, str(staged))
+        write_parquet(rows, f"{staged}/captions.parquet")
+        shards = sorted({r["shard"] for r in rows})
+        tars = write_webdataset(rows, {s: layout.audio_tar(s) for s in shards}, f"{staged}/webdataset", clips_per_shard)
+        files = write_index(staged)
+        problems = round_trip_problems(layout, staged)
+        if any(problems.values()):
+            raise PromotionRefused(f"the new release failed its round trip; {live} is unchanged: "
+                                   + describe_problems(problems))
+        _swap_in(staged, live)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
     durations = clip_durations(layout.root)
     lengths = {f: [len(v.split()) for r in rows for v in r[f] if v != "None"] for f in FACETS}
     domains = Counter(r["domain"] for r in rows)
     if log is not None:
-        log.info("release: %d clips, %d QA lines, %d WebDataset shards in %s", len(rows), qa_count, len(tars), folder)
+        log.info("release: %d clips, %d QA lines, %d WebDataset shards in %s", len(rows), qa_count, len(tars), live)
     return {
-        "folder": folder, "clips": len(rows), "qa_lines": qa_count, "webdataset_shards": len(tars),
-        "lines_per_domain": dict(per_domain),
+        "folder": str(live), "clips": len(rows), "qa_lines": qa_count, "webdataset_shards": len(tars),
+        "indexed_files": files, "lines_per_domain": dict(per_domain),
         "domain_distribution": Markdown(plots.domain_distribution(dict(domains))),
         "duration_histogram": Markdown(
             plots.duration_histogram([durations[r["key"]] for r in rows if durations.get(r["key"])])),
@@ -257,15 +359,26 @@ def publish(layout: DataLayout, log=None) -> dict:
     }
 
 
-def round_trip_problems(layout: DataLayout) -> dict[str, list[str]]:
-    """Clips missing from, unexpected in, or different in the published files compared with the
-    curated captions (000 clips are not published)."""
-    rows = {r["key"]: r for r in curated_rows(layout) if r["domain"] != SILENT_DOMAIN}
-    released = read_release(str(layout.release_folder()))
+def round_trip_problems(layout: DataLayout, folder: str | Path | None = None) -> dict[str, list[str]]:
+    """What is wrong with a release (``folder``, default the live one) against its index and the
+    curated captions (000 clips are not published): clips ``missing`` from, ``unexpected`` in or
+    ``different`` in the caption files, ``files`` that differ from ``index.json``, and ``tars``
+    whose samples do not round-trip."""
+    folder = Path(folder or layout.release_folder())
+    curated = curated_rows(layout)
+    rows = {r["key"]: r for r in curated if r["domain"] != SILENT_DOMAIN}
+    released = read_release(str(folder))
     return {
         "missing": sorted(set(rows) - set(released)),
         "unexpected": sorted(set(released) - set(rows)),
         "different": sorted(k for k in set(rows) & set(released)
                             if any(list(rows[k][f]) != list(released[k][f]) for f in FACETS)
                             or rows[k]["domain"] != released[k]["domain"]),
+        "files": index_problems(folder),
+        "tars": tar_problems(folder, {r["key"]: r for r in release_rows(curated)}),
     }
+
+
+def describe_problems(problems: Mapping[str, list[str]], shown: int = 20) -> str:
+    """One line per kind of problem, the first ``shown`` of each."""
+    return "; ".join(f"{kind} ({len(found)}): {found[:shown]}" for kind, found in problems.items() if found)

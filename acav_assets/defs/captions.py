@@ -18,7 +18,7 @@ from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import LLM_BOUND
 from acav_assets.defs.resources import AcavSettings, CaptionLlmResource
 from acav_assets.io import storage
-from acav_assets.ops.promotion import promote
+from acav_assets.ops.promotion import keep_previous_rows, promote
 
 
 @dg.asset(
@@ -39,7 +39,7 @@ def captions(context: dg.AssetExecutionContext, settings: AcavSettings, caption_
     else:
         context.log.info("no LLM configured (OPENAI_BASE_URL, ACAV_LLM_MODEL): using %s", SYNTHESIZER_NAME)
         rows = offline_caption_rows(shard, clips)
-    table = caption_table(rows)
+    table = keep_previous_rows(caption_table(rows), layout.table("captions", shard), log=context.log)
     promote(table, layout.table("captions", shard), check_captions(table, evidence_rows, settings.max_error_rate),
             what=f"captions of shard {shard}", log=context.log)
     return dg.MaterializeResult(metadata={

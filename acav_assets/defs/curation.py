@@ -2,11 +2,12 @@
 published files written from them."""
 
 import dagster as dg
+import pyarrow as pa
 
 from acav_assets.captions.schema import FACETS
 from acav_assets.captions.table import CAPTIONS_SCHEMA
 from acav_assets.curation.filters import packaged_minilm
-from acav_assets.curation.release import publish, round_trip_problems
+from acav_assets.curation.release import describe_problems, publish, round_trip_problems
 from acav_assets.curation.shard_curation import DROP_REASONS, curate_shard
 from acav_assets.defs.captions import captions
 from acav_assets.defs.metadata import check_result, column_schema, metadata
@@ -14,7 +15,8 @@ from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import PER_SHARD, ROLL_UP
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.io import storage
-from acav_assets.quality.suites import check_accounting
+from acav_assets.ops.promotion import promote, staged
+from acav_assets.quality.suites import QualityReport, check_accounting
 from acav_assets.stats.token_stats import caption_token_rows, token_count
 
 
@@ -26,11 +28,14 @@ from acav_assets.stats.token_stats import caption_token_rows, token_count
 )
 def curated_captions(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
     shard, layout = context.partition_key, settings.layout
-    rows = storage.read_table(layout.table("captions", shard)).to_pylist()
+    captioned = storage.read_table(layout.table("captions", shard))
+    rows = captioned.to_pylist()
     evidence = storage.read_table(layout.table("evidence", shard)).to_pylist()
     kept, drops, summary = curate_shard(rows, evidence, packaged_minilm(), settings.decontamination_list)
-    storage.write_table(kept, layout.table("curated_captions", shard))
-    storage.write_table(drops, layout.table("curation_drops", shard))
+    storage.write_table(drops, staged(layout.table("curation_drops", shard)))
+    promote(kept, layout.table("curated_captions", shard), accounting_report(kept, drops, captioned),
+            companions=[layout.table("curation_drops", shard)],
+            what=f"curated captions of shard {shard}", log=context.log)
     context.log.info("curation: kept %d of %d clips; dropped %s", kept.num_rows, len(rows), summary["drop_reasons"])
     return dg.MaterializeResult(metadata={
         "dagster/row_count": kept.num_rows, "dagster/column_schema": column_schema(CAPTIONS_SCHEMA),
@@ -41,12 +46,15 @@ def curated_captions(context: dg.AssetExecutionContext, settings: AcavSettings) 
 def curation_accounts_for_every_clip(context: dg.AssetCheckExecutionContext, settings: AcavSettings) -> dg.AssetCheckResult:
     """Kept and dropped clips together are exactly the captioned clips; every drop has a known reason."""
     layout, shard = settings.layout, context.partition_key
-    drops = storage.read_table(layout.table("curation_drops", shard))
-    return check_result(check_accounting(
-        kept=storage.read_table(layout.table("curated_captions", shard))["key"].to_pylist(),
-        dropped=drops["key"].to_pylist(), reasons=drops["reason"].to_pylist(),
-        captioned=storage.read_table(layout.table("captions", shard))["key"].to_pylist(),
-        known_reasons=list(DROP_REASONS)))
+    return check_result(accounting_report(*(storage.read_table(layout.table(name, shard))
+                                            for name in ("curated_captions", "curation_drops", "captions"))))
+
+
+def accounting_report(kept: pa.Table, drops: pa.Table, captioned: pa.Table) -> QualityReport:
+    """Kept and dropped clips against the captioned ones: run before promotion and by the check."""
+    return check_accounting(kept=kept["key"].to_pylist(), dropped=drops["key"].to_pylist(),
+                            reasons=drops["reason"].to_pylist(), captioned=captioned["key"].to_pylist(),
+                            known_reasons=list(DROP_REASONS))
 
 
 @dg.asset(
@@ -65,8 +73,9 @@ def caption_tokens(context: dg.AssetExecutionContext, settings: AcavSettings) ->
 @dg.asset(
     group_name="release", deps=[curated_captions], kinds={"json", "parquet", "webdataset"}, **ROLL_UP,
     description="The published layout: {domain}.jsonl.gz per domain (ACAVCaps lines), qa.jsonl.gz "
-    "(MECAT-QA lines), captions.parquet (loads with `datasets`), and WebDataset shards (flac + json) "
-    "for training, with plots of the release in the metadata.",
+    "(MECAT-QA lines), captions.parquet (loads with `datasets`), WebDataset shards (flac + json) "
+    "for training and index.json (size and sha256 of every file), built in a staging folder and "
+    "swapped in whole once it round-trips; plots of the release in the metadata.",
 )
 def release(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
     try:
@@ -78,14 +87,12 @@ def release(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.Mat
 
 @dg.asset_check(asset=release, blocking=True)
 def release_round_trip(settings: AcavSettings) -> dg.AssetCheckResult:
-    """Reading the published files back gives exactly the curated captions (000 clips excluded)."""
+    """Every file matches index.json (size, sha256, nothing unlisted), and reading the published
+    files and tars back gives exactly the curated captions (000 clips excluded)."""
     problems = round_trip_problems(settings.layout)
     passed = not any(problems.values())
     return dg.AssetCheckResult(
         passed=passed,
-        description="release matches the curated captions" if passed else
-        f"missing {problems['missing'][:20]}, unexpected {problems['unexpected'][:20]}, "
-        f"different {problems['different'][:20]}",
-        metadata={"missing": len(problems["missing"]), "unexpected": len(problems["unexpected"]),
-                  "different": len(problems["different"])},
+        description="release matches its index and the curated captions" if passed else describe_problems(problems),
+        metadata={kind: len(found) for kind, found in problems.items()},
     )

@@ -6,7 +6,8 @@ logit exceeds 0.9 keeps only 0.1 of its similarities. Captions are tokenised wit
 and padding to 64 tokens, as in FENSE.
 
 The weights are not in any package: download ``echecker_clotho_audiocaps_base.ckpt`` from
-FENSE's GitHub release (URL and checksum below). The checkpoint is a ``torch.save`` dict with
+FENSE's GitHub release (URL and checksum below); a file whose sha256 is not one of these loads
+only when ``$ACAV_UNVERIFIED_CHECKPOINTS`` names it. The checkpoint is a ``torch.save`` dict with
 ``model_type`` (``bert-base-uncased``), ``num_classes`` and ``state_dict`` (``encoder.*``,
 ``clf.weight``, ``clf.bias``); the BERT config and tokenizer of ``model_type`` come from the hub
 cache, or from ``backbone`` (a local folder) when the hub is out of reach.
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from acav_assets.io.storage import sha256_file
+from acav_assets.contracts.trusted_models import verify_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class FluencyChecker:
     """Per-caption error probabilities and DATE penalties from a FENSE-format checkpoint."""
 
     def __init__(self, checkpoint: str | Path, backbone: str | Path | None = None, device: str | None = None,
-                 batch_size: int = 32, verify_checksum: bool = True):
+                 batch_size: int = 32):
         import torch
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -57,9 +58,7 @@ class FluencyChecker:
             known = "\n".join(f"  {name}: {url}" for name, (url, _) in CHECKPOINTS.items())
             raise FluencyCheckerUnavailable(
                 f"fluency checker checkpoint {path} not found; download one of FENSE's checkers:\n{known}")
-        known_sums = {sha: name for name, (_, sha) in CHECKPOINTS.items()}
-        if verify_checksum and path.stem in CHECKPOINTS and sha256_file(path) not in known_sums:
-            raise ValueError(f"{path}: sha256 does not match FENSE's published {path.stem} checkpoint")
+        verify_checkpoint(path, known=[sha for _, sha in CHECKPOINTS.values()], use_sidecar=False)
         try:  # tensors and plain values only: a checkpoint never gets to run code
             states = torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as error:

@@ -9,6 +9,8 @@ Conventions
 -----------
 * Input is mono float audio in [-1, 1] as decoded from 16-bit PCM.
 * Levels follow AES17: a full-scale sine reads 0 dBFS (so a full-scale square reads +3).
+* A constant (DC) offset carries no sound: every measure but peak and clipping is taken on the
+  clip minus its mean, so an offset-only clip is silent (as routing, which reads ``is_silent``, has it).
 * Levels are floored at -120 dBFS, well below the 16-bit quantisation floor (about -98
   dBFS), so digital silence reads -120 instead of -inf and every level stays finite.
 * Measures that need more signal than the clip offers are ``None`` rather than a guess.
@@ -35,7 +37,7 @@ from acav_assets.experts.spec import (
 from acav_assets.io.mono_signal import integrated_loudness_lufs, validated_mono
 from acav_assets.io.table_fields import described_field as _field
 
-__all__ = ["ACOUSTIC_FIELDS", "measure_acoustics"]
+__all__ = ["ACOUSTIC_FIELDS", "is_silent", "measure_acoustics"]
 
 FLOOR_DBFS = -120.0
 SILENCE_DBFS = -60.0
@@ -71,14 +73,14 @@ RT60_FLOOR_S = 0.1
 
 ACOUSTIC_FIELDS: list[pa.Field] = [
     _field("rms_dbfs", pa.float64(), "dBFS",
-           "RMS level, AES17 convention (full-scale sine = 0 dBFS), floored at -120 dBFS."),
+           "RMS level without the DC offset, AES17 convention (full-scale sine = 0 dBFS), floored at -120 dBFS."),
     _field("peak_dbfs", pa.float64(), "dBFS", "Sample peak level 20*log10(max|x|), floored at -120 dBFS."),
     _field("loudness_lufs", pa.float64(), "LUFS",
            "Integrated loudness, ITU-R BS.1770 (pyloudnorm); null for clips under 0.4 s or fully gated."),
     _field("clipping_ratio", pa.float64(), "fraction",
            "Fraction of samples at or within 2 LSB (16-bit) of full scale."),
     _field("silence_ratio", pa.float64(), "fraction",
-           "Fraction of 20 ms frames whose RMS is below -60 dBFS."),
+           "Fraction of 20 ms frames whose RMS (DC offset removed) is below -60 dBFS."),
     _field("snr_db", pa.float64(), "dB",
            "Blind SNR: noise = mean power of the quietest 10 % of 32 ms frames, signal = mean power - noise. "
            "Assumes stationary noise and a signal that pauses or fluctuates; null when silent or undefined."),
@@ -88,7 +90,8 @@ ACOUSTIC_FIELDS: list[pa.Field] = [
     _field("rt60_s", pa.float64(), "s",
            "Blind reverberation time from free decays after offsets (25th percentile of per-decay "
            "60 dB / decay rate), floored at 0.1 s; null when no usable decay (silence, stationary sound)."),
-    _field("is_silent", pa.bool_(), "flag", "True for digital silence or RMS below -60 dBFS."),
+    _field("is_silent", pa.bool_(), "flag",
+           "True for digital silence, a constant offset or RMS (DC offset removed) below -60 dBFS."),
 ]
 
 
@@ -103,26 +106,43 @@ def measure_acoustics(audio: np.ndarray, sample_rate: int = 16000) -> dict[str, 
     # float64 keeps sums of squares and the dB maths exact enough for float32 input.
     x = validated_mono(audio, sample_rate, dtype=np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
-        mean_square = float(np.mean(np.square(x)))
-        rms_dbfs = _power_dbfs(mean_square)
-        is_silent = bool(rms_dbfs < SILENCE_DBFS)
+        ac = _without_dc(x)
+        rms_dbfs = _rms_dbfs(ac)
+        silent = bool(rms_dbfs < SILENCE_DBFS)
         peak = float(np.max(np.abs(x)))
         measures = {
             "rms_dbfs": rms_dbfs,
             "peak_dbfs": max(20.0 * math.log10(peak), FLOOR_DBFS) if peak > 0 else FLOOR_DBFS,
-            "loudness_lufs": integrated_loudness_lufs(x, sample_rate),
+            "loudness_lufs": integrated_loudness_lufs(ac, sample_rate),
             "clipping_ratio": float(np.count_nonzero(np.abs(x) >= _CLIP_THRESHOLD)) / x.size,
-            "silence_ratio": _silence_ratio(x, sample_rate),
+            "silence_ratio": _silence_ratio(ac, sample_rate),
             # Content measures mean nothing on a silent clip, which is mostly quantisation noise.
-            "snr_db": None if is_silent else _snr_db(x, sample_rate),
-            "bandwidth_hz": _bandwidth_hz(x, sample_rate, is_silent),
-            "rt60_s": None if is_silent else _rt60_s(x, sample_rate),
-            "is_silent": is_silent,
+            "snr_db": None if silent else _snr_db(ac, sample_rate),
+            "bandwidth_hz": _bandwidth_hz(ac, sample_rate, silent),
+            "rt60_s": None if silent else _rt60_s(ac, sample_rate),
+            "is_silent": silent,
         }
     return {
         key: None if isinstance(value, float) and not math.isfinite(value) else value
         for key, value in measures.items()
     }
+
+
+def is_silent(audio: np.ndarray, sample_rate: int = 16000) -> bool:
+    """The silence rule (``is_silent`` of :func:`measure_acoustics`): RMS below -60 dBFS once the
+    DC offset is removed, so digital silence and a constant offset are both silent."""
+    x = validated_mono(audio, sample_rate, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(_rms_dbfs(_without_dc(x)) < SILENCE_DBFS)
+
+
+def _without_dc(x: np.ndarray) -> np.ndarray:
+    """``x`` minus its mean: a constant offset is no sound."""
+    return x - np.mean(x)
+
+
+def _rms_dbfs(x: np.ndarray) -> float:
+    return _power_dbfs(float(np.mean(np.square(x))))
 
 
 def _power_dbfs(mean_square: float | np.ndarray) -> float | np.ndarray:

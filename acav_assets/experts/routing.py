@@ -6,7 +6,9 @@ subtrees: the highest score among the Speech classes (S), among the Music classe
 (M), and among every other sound class except silence and the "channel, environment and
 background" classes, which describe the recording rather than a source (A). A part is present
 when its score passes its threshold in at least one window; its windows, merged, are the part's
-time segments. A clip the acoustics expert found silent is ``000``.
+time segments. A clip the acoustics expert found silent is ``000``: routing takes its
+``is_silent`` flag (:func:`acav_assets.experts.acoustics.is_silent`, DC offset removed) rather
+than a rule of its own.
 """
 
 from __future__ import annotations

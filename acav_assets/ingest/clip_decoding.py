@@ -1,6 +1,8 @@
 """Decode every planned clip of a shard once: write the audio tar and the ``clips`` table.
 
-A clip that cannot be decoded is recorded with its reason; it never stops the other clips.
+A clip that cannot be decoded is recorded with its reason; it never stops the other clips. A
+source that cannot be reached (SystemicFailure) fails the whole shard instead. URLs are stored and
+logged redacted (no credentials or signatures); only the plan keeps them whole, to read from.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import TypeVar
 import pyarrow as pa
 
 from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
+from acav_assets.contracts.failures import SourceUnreachable, SystemicFailure
 from acav_assets.ingest.manifests import PLANNED_CLIP_SCHEMA
 from acav_assets.io import storage
 from acav_assets.io.audio_decoding import TARGET_RATE, AudioDecodeError, decode_clip
 from acav_assets.io.audio_shards import AudioShardWriter, EncodedClip, encode_flac
 from acav_assets.io.markdown import Markdown, rows_table
 from acav_assets.io.progress import ShardProgress
+from acav_assets.io.url_redaction import redact_text, redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,18 @@ CLIPS_SCHEMA = pa.schema(
         pa.field("warning", pa.string()),
     ]
 )
+
+# Failures explained by a defect of the input file or its manifest row; the error-rate gate
+# counts only the others (an unexplained decoder exception).
+INPUT_DEFECTS = frozenset({
+    "missing_file", "empty_file", "unsupported_location", "unreadable_format", "no_audio_stream",
+    "truncated_or_corrupt", "window_out_of_range", "empty_audio", "non_finite_samples", "too_short",
+    "window_too_long",
+})
+# Failure kinds that, when every clip of a shard of at least BROKEN_SOURCE_MIN_CLIPS fails with
+# the same one, mean the source is broken (an unmounted disk, a wrong bucket), not the files.
+SOURCE_KINDS = frozenset({"missing_file", "unsupported_location"})
+BROKEN_SOURCE_MIN_CLIPS = 3
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -64,7 +80,7 @@ def bounded_map(function: Callable[[T], R], items: Iterable[T], workers: int) ->
 
 
 def _decode_one(planned: dict, max_seconds: float | None = None) -> tuple[dict, EncodedClip | None]:
-    row = dict(planned)
+    row = dict(planned, source=redact_url(planned["source"]))
     window = (planned["end_s"] - planned["start_s"]) if planned["end_s"] is not None else None
     if max_seconds is not None and window is not None and window > max_seconds:
         # Refused before reading: a window of hours would otherwise be decoded into memory whole.
@@ -73,13 +89,15 @@ def _decode_one(planned: dict, max_seconds: float | None = None) -> tuple[dict, 
                    "(ACAV_MAX_CLIP_SECONDS); nothing was read")
         return row, None
     try:
-        decoded = decode_clip(planned["source"], planned["start_s"], planned["end_s"])
+        decoded = decode_clip(planned["source"], planned["start_s"], planned["end_s"], max_seconds=max_seconds)
         encoded = encode_flac(decoded.audio)
     except AudioDecodeError as error:
         row.update(status=STATUS_ERROR, error_kind=error.kind, error=error.message)
         return row, None
+    except SystemicFailure:
+        raise
     except Exception as error:  # a decoder bug on one file must not sink the shard
-        row.update(status=STATUS_ERROR, error_kind="decoder_exception", error=error_text(error))
+        row.update(status=STATUS_ERROR, error_kind="decoder_exception", error=redact_text(error_text(error)))
         return row, None
     row.update(
         duration_s=decoded.duration,
@@ -103,7 +121,9 @@ def decode_shard(
     max_clip_seconds: float | None = None,
 ) -> pa.Table:
     """Decode the clips planned for one shard into ``audio_url`` and return the clips table. A
-    planned window longer than ``max_clip_seconds`` is refused with its reason, unread."""
+    window longer than ``max_clip_seconds`` is refused with its reason, unread (or, with no end,
+    read no further than the limit). Raises SourceUnreachable when a source cannot be reached or
+    when every clip of the shard failed with the same missing-source reason; no tar is left."""
     rows: list[dict] = []
     progress = ShardProgress("decoding", total=plan.num_rows, log=log, every_s=progress_every_s)
     with AudioShardWriter(audio_url) as writer:
@@ -123,6 +143,12 @@ def decode_shard(
                 log.warning("clip %s skipped: %s: %s", row["key"], row["error_kind"], row["error"])
             rows.append(row)
             progress.add(row["duration_s"] if encoded is not None else 0.0)  # the rate of audio stored
+        kinds = {row.get("error_kind") for row in rows}
+        if len(rows) >= BROKEN_SOURCE_MIN_CLIPS and len(kinds) == 1 and kinds <= SOURCE_KINDS:
+            raise SourceUnreachable(
+                f"all {len(rows)} clips of the shard failed with {kinds.pop()} (e.g. {rows[0]['error']}): "
+                "the source looks unmounted or unreachable, not defective file by file"
+            )
     progress.finish(failed=sum(row["status"] != STATUS_OK for row in rows))
     return pa.Table.from_pylist(rows, schema=CLIPS_SCHEMA)
 

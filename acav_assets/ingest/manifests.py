@@ -22,14 +22,18 @@ from dataclasses import dataclass, field
 import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
 from acav_assets.contracts.domains import DOMAINS
 from acav_assets.ingest.clip_keys import ClipKeyError, make_clip_key, sanitize_source_id
+from acav_assets.io.url_redaction import redact_url
 
 AUDIO_EXTENSIONS = frozenset(
     ".wav .flac .ogg .oga .opus .mp3 .m4a .aac .aif .aiff .wma .mp4 .m4v .mkv .webm .mov .avi".split()
 )
 MANIFEST_EXTENSIONS = frozenset(".csv .jsonl .json .ndjson .parquet".split())
+# The longest clip a manifest window may ask for (ACAV_MAX_CLIP_SECONDS; AcavSettings.max_clip_seconds).
+MAX_CLIP_SECONDS = 30.0
 KNOWN_COLUMNS = ("audio", "start", "end", "source_id", "title", "description", "tags", "license", "domain")
 
 PLANNED_CLIP_SCHEMA = pa.schema(
@@ -186,23 +190,29 @@ def _csv_records(location: str, text: io.TextIOBase) -> list[dict]:
 def _read_records(location: str, fs: fsspec.AbstractFileSystem, path: str) -> list[dict]:
     suffix = posixpath.splitext(path)[1].lower()
     try:
+        if suffix == ".parquet":
+            # Arrow reads a local file itself; a remote manifest (small) is read into memory first.
+            # Arrow reading through a Python file object can abort the process.
+            if isinstance(fs, LocalFileSystem):
+                return pq.read_table(path).to_pylist()
+            return pq.read_table(pa.BufferReader(fs.cat_file(path))).to_pylist()
         with fs.open(path, "rb") as handle:
             if suffix == ".csv":
                 return _csv_records(location, io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""))
-            if suffix == ".parquet":
-                return pq.read_table(handle).to_pylist()
             records = []
+            # A JSON document spread over lines (an array, a pretty-printed object) fails on its first line.
+            hint = "; a JSON manifest holds one JSON object per line (JSON lines)" if suffix == ".json" else ""
             for line_number, line in enumerate(handle.read().decode("utf-8").splitlines(), start=1):
                 if not line.strip():
                     continue
                 try:
                     record = json.loads(line, object_pairs_hook=_unique_keys)
                 except json.JSONDecodeError as error:
-                    raise ManifestError(f"{location}: row {line_number}: invalid JSON ({error.msg})") from None
+                    raise ManifestError(f"{location}: row {line_number}: invalid JSON ({error.msg}){hint}") from None
                 except KeyError as error:
                     raise ManifestError(f"{location}: row {line_number}: the field {error.args[0]!r} appears twice") from None
                 if not isinstance(record, dict):
-                    raise ManifestError(f"{location}: row {line_number}: expected a JSON object")
+                    raise ManifestError(f"{location}: row {line_number}: expected a JSON object{hint}")
                 records.append(record)
             return records
     except ManifestError:
@@ -247,13 +257,18 @@ def read_manifest(location: str) -> list[SourceRow]:
             rows.append(_validate_row(record, location, number, base))
         except ManifestError as error:
             problems.append(str(error))
+    _raise_problems(location, problems, "rows are malformed")
+    return rows
+
+
+def _raise_problems(location: str, problems: list[str], what: str) -> None:
+    """One ManifestError naming every problem (the first MAX_PROBLEMS_SHOWN), if there are any."""
     if len(problems) == 1:
         raise ManifestError(problems[0])
     if problems:
         shown = "\n".join(f"  {problem}" for problem in problems[:MAX_PROBLEMS_SHOWN])
         more = f"\n  ... and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
-        raise ManifestError(f"{location}: {len(problems)} rows are malformed:\n{shown}{more}")
-    return rows
+        raise ManifestError(f"{location}: {len(problems)} {what}:\n{shown}{more}")
 
 
 def _derived_source_ids(rows: list[SourceRow]) -> dict[str, str]:
@@ -263,14 +278,15 @@ def _derived_source_ids(rows: list[SourceRow]) -> dict[str, str]:
     for row in rows:
         if row.source_id or row.audio in ids:
             continue
-        stem = posixpath.splitext(posixpath.basename(row.audio))[0]
+        # The name from the path alone: a signed URL's query string never reaches a key.
+        stem = posixpath.splitext(posixpath.basename(redact_url(row.audio).split("?", 1)[0]))[0]
         try:
             candidate = sanitize_source_id(stem)
         except ClipKeyError:
             candidate = "source"
         if candidate in taken or candidate != stem:
             # Several files share a stem, or the name had to be changed: add a stable hash.
-            candidate = f"{candidate}-{hashlib.sha1(row.audio.encode()).hexdigest()[:8]}"
+            candidate = f"{candidate}-{hashlib.sha1(redact_url(row.audio).encode()).hexdigest()[:8]}"
         ids[row.audio] = candidate
         taken.add(candidate)
     return ids
@@ -281,24 +297,36 @@ def plan_clips(
     probe_duration: Callable[[str], float | None],
     clip_seconds: float = 10.0,
     min_clip_seconds: float = 1.0,
+    max_clip_seconds: float = MAX_CLIP_SECONDS,
 ) -> list[PlannedClip]:
-    """Cut sources into clips. A row with start/end is one clip; a row without them whose audio
-    is longer than ``clip_seconds`` becomes consecutive clips of that length (a remainder shorter
-    than ``min_clip_seconds`` is dropped). A source whose length cannot be probed stays one clip,
-    so that decoding records why it is unreadable."""
+    """Cut sources into clips. A row with start/end is one clip, refused when longer than
+    ``max_clip_seconds``; a row without an end whose audio is longer than ``clip_seconds``
+    becomes consecutive clips of that length (a remainder shorter than ``min_clip_seconds`` is
+    dropped). A source whose length cannot be probed stays one clip, so that decoding records
+    why it is unreadable. Every refused row is reported in one ManifestError."""
+    if not 0 < clip_seconds <= max_clip_seconds:
+        raise ValueError(f"clip_seconds {clip_seconds} must be positive and at most max_clip_seconds {max_clip_seconds}")
     rows = list(rows)
     derived = _derived_source_ids(rows)
     clips: list[PlannedClip] = []
     seen: dict[str, int] = {}
+    problems: list[str] = []
     for row in rows:
         source_id = row.source_id or derived[row.audio]
         windows: list[tuple[float, float | None]]
         if row.end is not None:
+            length = row.end - (row.start or 0.0)
+            if length > max_clip_seconds:
+                problems.append(
+                    f"{row.manifest}: row {row.row_number}: the window {row.start or 0.0:.10g}-{row.end:.10g} s is "
+                    f"{length:.10g} s, longer than the {max_clip_seconds:g} s limit (ACAV_MAX_CLIP_SECONDS); "
+                    "split it into shorter rows, or leave 'end' empty to cut the file into clips")
+                continue
             windows = [(row.start or 0.0, row.end)]
         else:
             start = row.start or 0.0
             duration = probe_duration(row.audio)
-            if duration is None or duration <= start:
+            if duration is None or not math.isfinite(duration) or duration <= start:
                 windows = [(start, None)]
             else:
                 windows = []
@@ -311,11 +339,12 @@ def plan_clips(
         for start, end in windows:
             key = make_clip_key(source_id, start, end if end is not None else start + clip_seconds)
             if key in seen:
-                raise ManifestError(
-                    f"{row.manifest}: rows {seen[key]} and {row.row_number} both give clip {key}"
-                )
+                problems.append(f"{row.manifest}: rows {seen[key]} and {row.row_number} both give clip {key}")
+                break
             seen[key] = row.row_number
             clips.append(PlannedClip(key, source_id, row.audio, start, end, row))
+    if problems:
+        _raise_problems(rows[0].manifest, problems, "rows cannot be planned")
     return clips
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = ["OpenAIEndpoint"]
 
@@ -38,6 +39,16 @@ class OpenAIEndpoint:
             raise ValueError(f"{name}: max_retries >= 0 and timeout_s > 0 are required")
         if self.backoff_base_s < 0 or self.backoff_max_s < 0:
             raise ValueError(f"{name}: backoff delays must not be negative")
+
+    @property
+    def host(self) -> str:
+        """``host[:port]`` of ``base_url``, never any credentials it may hold: safe for messages."""
+        try:
+            parts = urlsplit(self.base_url)
+            port = f":{parts.port}" if parts.port else ""
+            return f"{parts.hostname}{port}" if parts.hostname else "(no host)"
+        except ValueError:
+            return "(unparsable base_url)"
 
     def openai_client(self) -> Any:
         """The official ``openai`` client for this endpoint, its own retries switched off."""

@@ -14,7 +14,9 @@ partition stays due (``ops.shard_freshness`` reads the rejection's time) until a
 
 What "worse" means per asset: ``clips`` - a clip decoded before is now an error (source lost,
 decoder regression); each expert - a clip it analysed before now fails; ``captions`` - a clip
-captioned before is now an error (an LLM outage, a new fault). Tables without a ``status``
+captioned before is now an error (a new fault; an outage fails the step before this): there the
+previous caption is kept for that clip (:func:`keep_previous_rows`), so one clip's bad reply never
+holds back the shard's new captions. Tables without a ``status``
 column (``evidence``, ``curated_captions``) are held by their checks alone.
 """
 
@@ -26,6 +28,7 @@ import time
 from collections.abc import Sequence
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from acav_assets.contracts.domains import STATUS_OK
 from acav_assets.contracts.failures import PromotionRefused
@@ -60,6 +63,21 @@ def lost_clips(live: pa.Table | None, candidate: pa.Table) -> list[str]:
     was_ok = {k for k, s in zip(live["key"].to_pylist(), live["status"].to_pylist()) if s == STATUS_OK}
     return [k for k, s in zip(candidate["key"].to_pylist(), candidate["status"].to_pylist())
             if k in was_ok and s != STATUS_OK]
+
+
+def keep_previous_rows(candidate: pa.Table, url: str, log: logging.Logger = logger) -> pa.Table:
+    """``candidate`` with the live row put back for every clip it would lose (ok before, an error
+    now): for outputs where an older good row stays true, such as a caption whose new request
+    failed. The new failures are logged; the clips stay captioned."""
+    live = storage.read_table(url) if storage.exists(url) else None
+    lost = set(lost_clips(live, candidate))
+    if not lost:
+        return candidate
+    log.warning("kept the previous row of %d clip(s) whose new attempt failed: %s", len(lost), _listed(sorted(lost)))
+    is_lost = pc.is_in(candidate["key"], pa.array(sorted(lost)))
+    previous = {row["key"]: row for row in live.filter(pc.is_in(live["key"], pa.array(sorted(lost)))).to_pylist()}
+    rows = [previous[row["key"]] if lost_row else row for row, lost_row in zip(candidate.to_pylist(), is_lost.to_pylist())]
+    return pa.Table.from_pylist(rows, schema=candidate.schema)
 
 
 def _listed(keys: Sequence[str]) -> str:

@@ -1,6 +1,6 @@
 """A run's checkpoints on disk: ``{out}/checkpoints/step-NNNNNNNN/`` (adapter, LoRA, encoder when
-trained, run config, tokenizer, optimizer state, ``curve.csv``), written through a temporary
-folder and marked ``COMPLETE``; the newest complete one is where a run resumes."""
+trained, run config, tokenizer, optimizer state with its sha256 sidecar, ``curve.csv``), written
+through a temporary folder and marked ``COMPLETE``; the newest complete one is where a run resumes."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from pathlib import Path
 
 import torch
 
+from acav_assets.contracts.trusted_models import verify_checkpoint, write_sidecar
 from acav_assets.training.audio_text_model import AudioCaptionModel
 from acav_assets.training.config import TrainingConfig
 
 CHECKPOINTS = "checkpoints"
 COMPLETE = "COMPLETE"
+TRAINING_STATE = "training_state.pt"  # with ``training_state.pt.sha256`` beside it
 CURVE_FIELDS = ("step", "loss", "learning_rate", "samples", "seconds")
 
 
@@ -31,6 +33,14 @@ def checkpoints(out_dir: str | Path) -> list[Path]:
 def latest_checkpoint(out_dir: str | Path) -> Path | None:
     found = checkpoints(out_dir)
     return found[-1] if found else None
+
+
+def load_training_state(checkpoint: str | Path) -> dict:
+    """A checkpoint's optimizer, scheduler and RNG state: its sha256 checked against the sidecar
+    written at save time (or opted out of by name), tensors and plain values only."""
+    path = Path(checkpoint) / TRAINING_STATE
+    verify_checkpoint(path)
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def read_curve(path: str | Path) -> list[dict]:
@@ -70,7 +80,8 @@ def save_checkpoint(model: AudioCaptionModel, config: TrainingConfig, out_dir: s
     (temporary / "run_config.json").write_text(json.dumps(config.to_dict(), indent=2))
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step,
                 "optimizer_name": optimizer_name, "python_rng": random.getstate(),
-                "torch_rng": torch.get_rng_state()}, temporary / "training_state.pt")
+                "torch_rng": torch.get_rng_state()}, temporary / TRAINING_STATE)
+    write_sidecar(temporary / TRAINING_STATE)
     write_curve(curve, temporary / "curve.csv")
     (temporary / COMPLETE).write_text(str(step))
     shutil.rmtree(final, ignore_errors=True)

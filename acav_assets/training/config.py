@@ -33,7 +33,7 @@ class TrainingConfig:
     encoder: str = "dasheng-base"  # "dasheng-base", or any transformers audio model (hub id or folder)
     encoder_revision: str = ""
     encoder_frame_rate: float = 0.0  # 0: known per model type, else measured
-    trust_remote_code: bool = False
+    trust_remote_code: bool = False  # honoured only at an allowlisted commit (ACAV_TRUSTED_REMOTE_CODE)
     decoder: str = QWEN3_MODEL_ID
     decoder_revision: str = ""  # "" with the default decoder: the pinned Qwen3-0.6B revision
     tokenizer: str = ""  # "" = the decoder's; "qwen3-packaged" = Qwen3's, offline

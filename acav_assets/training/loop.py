@@ -28,6 +28,7 @@ import torch
 from acav_assets.training.audio_text_model import trainable_parameters
 from acav_assets.training.checkpoints import (
     latest_checkpoint,
+    load_training_state,
     read_curve,
     save_checkpoint,
 )
@@ -118,7 +119,7 @@ def train(config: TrainingConfig, out_dir: str | Path,
         optimizer, warmup_cosine(config.warmup_steps, config.max_steps, config.min_lr_ratio))
     step, curve = 0, []
     if resume is not None:
-        state = torch.load(resume / "training_state.pt", map_location="cpu", weights_only=True)
+        state = load_training_state(resume)
         if state["optimizer_name"] == optimizer_name:
             optimizer.load_state_dict(state["optimizer"])
         else:

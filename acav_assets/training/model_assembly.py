@@ -8,8 +8,10 @@ from pathlib import Path
 
 import torch
 
+from acav_assets.contracts.trusted_models import remote_code_options, trusted_revision
 from acav_assets.training.audio_text_model import (
     DASHENG_BASE_MODEL_ID,
+    DASHENG_BASE_REVISION,
     QWEN3_MODEL_ID,
     QWEN3_REVISION,
     AudioCaptionModel,
@@ -25,12 +27,18 @@ from acav_assets.training.config import TrainingConfig
 
 
 def _encoder(config: TrainingConfig, folder: Path | None) -> AudioEncoder:
+    """Remote code (Dasheng's, or any with ``trust_remote_code``) runs only at an allowlisted
+    commit; a checkpoint's encoder folder is vouched for by the run config's pinned revision."""
+    dasheng = config.encoder in ("dasheng-base", DASHENG_BASE_MODEL_ID)
+    hub_id = DASHENG_BASE_MODEL_ID if dasheng else config.encoder
     if folder is not None:
-        return AudioEncoder.load(folder, trust_remote_code=config.trust_remote_code or config.encoder == "dasheng-base")
-    if config.encoder in ("dasheng-base", DASHENG_BASE_MODEL_ID):
-        return dasheng_base(config.encoder_revision or None)
-    return AudioEncoder.from_pretrained(config.encoder, revision=config.encoder_revision or None,
-                                        trust_remote_code=config.trust_remote_code,
+        _, trust = remote_code_options(str(folder), requested=config.trust_remote_code or dasheng,
+                                       recorded=(hub_id, config.encoder_revision or None))
+        return AudioEncoder.load(folder, trust_remote_code=trust)
+    if dasheng:
+        return dasheng_base(trusted_revision(DASHENG_BASE_MODEL_ID, config.encoder_revision or DASHENG_BASE_REVISION))
+    revision, trust = remote_code_options(config.encoder, config.encoder_revision or None, config.trust_remote_code)
+    return AudioEncoder.from_pretrained(config.encoder, revision=revision, trust_remote_code=trust,
                                         frame_rate=config.encoder_frame_rate or None)
 
 
@@ -82,7 +90,8 @@ def build_model(config: TrainingConfig, checkpoint: Path | None = None) -> Audio
     tokenizer_folder = _part("tokenizer", checkpoint, init)
     tokenizer = load_tokenizer(str(tokenizer_folder) if tokenizer_folder else (config.tokenizer or config.decoder),
                                None if tokenizer_folder or config.tokenizer else _decoder_revision(config))
-    decoder = load_decoder(config.decoder, _decoder_revision(config), trust_remote_code=config.trust_remote_code)
+    decoder_revision, trust = remote_code_options(config.decoder, _decoder_revision(config), config.trust_remote_code)
+    decoder = load_decoder(config.decoder, decoder_revision, trust_remote_code=trust)
     lora = _part("lora", checkpoint, init)
     alignment = config.regime == "alignment"
     if lora is not None:

@@ -8,6 +8,7 @@ from acav_assets.captions.schema import FACETS
 from acav_assets.defs import captions as caption_defs
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.resources import CaptionLlmResource
+from acav_assets.io import storage
 from acav_assets_tests.openai_stub import OpenAIStub
 
 
@@ -35,6 +36,8 @@ def test_offline_synthesiser_captions_every_decoded_clip(expert_run):
 
 def test_llm_captions_are_validated_cached_and_failures_kept(expert_run, tmp_path, monkeypatch):
     settings, shard, _ = expert_run
+    # Start without live captions: otherwise the offline test's caption of the video clip is kept.
+    storage.remove(settings.layout.table("captions", shard))
     # Prompts for the video clip always get broken JSON: it must be recorded, not lost.
     with OpenAIStub(garbage_markers=("video",)) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)

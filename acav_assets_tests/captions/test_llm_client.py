@@ -17,6 +17,8 @@ import pytest
 pytest.importorskip("openai")
 
 from acav_assets.captions.llm_client import (  # noqa: E402
+    CONTENT_FILTERED,
+    EMPTY_CHOICES,
     LlmOutcome,
     LlmSettings,
     ReplyCache,
@@ -24,6 +26,7 @@ from acav_assets.captions.llm_client import (  # noqa: E402
     run_requests,
     totals,
 )
+from acav_assets.contracts.failures import EndpointUnreachable  # noqa: E402
 from acav_assets_tests import fake_openai  # noqa: E402
 
 KEY = "sk-test-7f41c2e9aa-do-not-leak"
@@ -181,10 +184,25 @@ def test_empty_answer_after_reasoning_is_invalid(server: FakeServer) -> None:
     assert out.status == "error" and "empty reply" in out.error and out.reasoning == "only reasoning"
 
 
-def test_malformed_reply_is_an_error(server: FakeServer) -> None:
+def test_empty_choices_are_retried_then_an_error(server: FakeServer) -> None:
     server.script = [Reply(body={"object": "chat.completion", "choices": []})]
+    (out,) = run(server, settings=server.settings(max_retries=2))
+    assert out.status == "error" and out.error.startswith(EMPTY_CHOICES) and out.requests == 3
+    server.script = [Reply(body={"object": "chat.completion", "choices": []}), Reply()]
     (out,) = run(server)
-    assert out.status == "error" and "malformed" in out.error and out.requests == 1
+    assert out.status == "ok" and out.requests == 2
+
+
+def test_missing_choices_are_retried_then_an_error(server: FakeServer) -> None:
+    server.script = [Reply(body={"object": "chat.completion"})]
+    (out,) = run(server, settings=server.settings(max_retries=1))
+    assert out.status == "error" and "malformed" in out.error and out.requests == 2
+
+
+def test_content_filter_is_its_own_reason_and_not_retried(server: FakeServer) -> None:
+    server.script = [Reply(content="", finish_reason="content_filter")]
+    (out,) = run(server)
+    assert out.status == "error" and out.error == CONTENT_FILTERED and out.requests == 1
 
 
 def test_callback_bugs_are_item_errors(server: FakeServer) -> None:
@@ -227,12 +245,23 @@ def test_server_errors_then_success(server: FakeServer) -> None:
     assert (out.prompt_tokens, out.completion_tokens) == (11, 7)  # failed requests report no usage
 
 
-def test_persistent_server_error_gives_up(server: FakeServer) -> None:
-    server.script = [Reply(status=500)]
-    (out,) = run(server, settings=server.settings(max_retries=2))
-    assert out.status == "error" and out.value is None and out.raw_reply is None
-    assert out.requests == 3 and len(server.requests) == 3
-    assert "HTTP 500" in out.error and "after 3 attempts" in out.error
+def test_persistent_server_error_on_one_clip_gives_up(server: FakeServer) -> None:
+    server.respond = lambda body: Reply(status=500) if "poison" in body["messages"][1]["content"] else Reply()
+    items = [("poison", messages("poison")), ("a", messages("a")), ("b", messages("b"))]
+    out = run(server, items, settings=server.settings(max_retries=2))
+    assert [o.status for o in out] == ["error", "ok", "ok"]  # one clip's failure is not an outage
+    assert out[0].value is None and out[0].raw_reply is None and out[0].requests == 3
+    assert "HTTP 500" in out[0].error and "after 3 attempts" in out[0].error
+
+
+def test_persistent_server_error_everywhere_is_systemic(server: FakeServer, tmp_path: Path) -> None:
+    server.script = [Reply(status=503)]
+    items = [(f"c{i}", messages(f"c{i}")) for i in range(10)]
+    with pytest.raises(EndpointUnreachable) as raised:
+        run(server, items, settings=server.settings(max_retries=1, concurrency=2), cache=ReplyCache(str(tmp_path)))
+    text = str(raised.value)
+    assert "127.0.0.1" in text and "HTTP 503" in text and "requests failed" in text and KEY not in text
+    assert len(server.requests) <= 4 * 2  # the breaker stopped it: 3 items lost, one more in flight
 
 
 def test_retries_are_per_request_and_keep_the_last_reply(server: FakeServer) -> None:
@@ -243,12 +272,39 @@ def test_retries_are_per_request_and_keep_the_last_reply(server: FakeServer) -> 
 
 
 def test_timeout(server: FakeServer) -> None:
-    server.script = [Reply(delay_s=1.0)]
+    server.respond = lambda body: Reply(delay_s=1.0 if "slow" in body["messages"][1]["content"] else 0.0)
     started = time.monotonic()
-    (out,) = run(server, settings=server.settings(timeout_s=0.2, max_retries=1))
-    assert out.status == "error" and out.requests == 2
-    assert "timeout" in out.error
+    out = run(server, [("slow", messages("slow")), ("fast", messages("fast"))],
+              settings=server.settings(timeout_s=0.2, max_retries=1))
+    assert [o.status for o in out] == ["error", "ok"] and out[0].requests == 2
+    assert "timeout" in out[0].error
     assert time.monotonic() - started < 1.5
+
+
+def test_timeout_everywhere_is_systemic(server: FakeServer) -> None:
+    server.script = [Reply(delay_s=1.0)]
+    with pytest.raises(EndpointUnreachable, match="timeout after 0.2 s"):
+        run(server, settings=server.settings(timeout_s=0.2, max_retries=1))
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_refused_configuration_is_systemic(server: FakeServer, status: int) -> None:
+    server.script = [Reply(status=status)]
+    items = [(f"c{i}", messages(f"c{i}")) for i in range(6)]
+    with pytest.raises(EndpointUnreachable, match=f"refuses the configuration: HTTP {status}"):
+        run(server, items, settings=server.settings(concurrency=1))
+    assert len(server.requests) == 1  # not retried, and nothing more was sent
+
+
+def test_clip_deadline_stops_repairs_and_retries(server: FakeServer) -> None:
+    server.script = [Reply(content="never valid", delay_s=0.3)]
+    started = time.monotonic()
+    (out,) = run(server, settings=server.settings(max_repairs=20, clip_deadline_s=0.5))
+    assert out.status == "error" and out.error.startswith("deadline") and 1 <= out.requests <= 2
+    server.script = [Reply(delay_s=5.0)]  # a hang: the request's own timeout is cut to the deadline
+    out = run(server, [("hang", messages("hang"))], settings=server.settings(timeout_s=5.0, clip_deadline_s=0.4))
+    assert out[0].status == "error" and out[0].error.startswith("deadline") and out[0].requests == 1
+    assert time.monotonic() - started < 2.5
 
 
 def test_client_error_is_not_retried(server: FakeServer) -> None:
@@ -258,14 +314,18 @@ def test_client_error_is_not_retried(server: FakeServer) -> None:
     assert out.error.startswith("HTTP 400")
 
 
-def test_connection_refused_is_an_error_not_an_exception() -> None:
+def test_connection_refused_is_systemic(tmp_path: Path) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = LlmSettings(base_url=f"http://127.0.0.1:{port}/v1", model=MODEL, timeout_s=1.0,
-                           max_retries=1, backoff_base_s=0.001)
-    (out,) = run_requests([("a", messages())], settings, "v1", parse, repair, split_reasoning)
-    assert out.status == "error" and out.requests == 2 and "connection error" in out.error
+    settings = LlmSettings(base_url=f"http://user:pw@127.0.0.1:{port}/v1", model=MODEL, timeout_s=1.0,
+                           max_retries=1, backoff_base_s=0.001, concurrency=1)
+    items = [(f"c{i}", messages(f"c{i}")) for i in range(5)]
+    with pytest.raises(EndpointUnreachable) as raised:
+        run_requests(items, settings, "v1", parse, repair, split_reasoning, cache=ReplyCache(str(tmp_path)))
+    text = str(raised.value)
+    assert f"127.0.0.1:{port}" in text and "connection error" in text and "pw" not in text
+    assert "6 requests failed, 3 items were lost to it and 2 not sent" in text  # the breaker tripped after 3
 
 
 # --- the cache ------------------------------------------------------------------------------------------

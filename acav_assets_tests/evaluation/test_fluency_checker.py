@@ -6,6 +6,7 @@ import pytest
 import torch
 from transformers import AutoTokenizer, BertConfig, BertModel
 
+from acav_assets.contracts.trusted_models import UNVERIFIED_CHECKPOINTS_ENV, UnverifiedCheckpoint
 from acav_assets.curation.filters import packaged_model_dir
 from acav_assets.evaluation.fluency_checker import (
     FluencyChecker,
@@ -28,6 +29,12 @@ def backbone(tmp_path_factory):
                         add_pooling_layer=False)
     encoder.save_pretrained(folder)
     return folder, encoder, tokenizer
+
+
+@pytest.fixture(autouse=True)
+def unverified_test_checkpoints(monkeypatch):
+    """These checkpoints are made here, so no published sum: opt them out by name."""
+    monkeypatch.setenv(UNVERIFIED_CHECKPOINTS_ENV, "echecker.ckpt,c.ckpt,other.ckpt,hostile.ckpt")
 
 
 def _checkpoint(path, encoder, weight, bias):
@@ -79,8 +86,18 @@ def test_missing_wrong_and_tampered_checkpoints(backbone, tmp_path):
         FluencyChecker(tmp_path / "other.ckpt", backbone=folder)
     fake = _checkpoint(tmp_path / "echecker_clotho_audiocaps_base.ckpt", encoder, torch.zeros(2, 32), torch.zeros(2))
     assert hashlib.sha256(fake.read_bytes()).hexdigest() != "1a719f09"
-    with pytest.raises(ValueError, match="sha256 does not match"):
+    with pytest.raises(UnverifiedCheckpoint, match="sha256 [0-9a-f]{64} does not match any published checkpoint"):
         FluencyChecker(fake, backbone=folder)
+
+
+def test_a_checkpoint_without_a_known_sum_loads_only_when_named(backbone, tmp_path, monkeypatch):
+    folder, encoder, _ = backbone
+    path = _checkpoint(tmp_path / "my_checker.ckpt", encoder, torch.zeros(2, 32), torch.zeros(2))
+    (tmp_path / "my_checker.ckpt.sha256").write_text(hashlib.sha256(path.read_bytes()).hexdigest())
+    with pytest.raises(UnverifiedCheckpoint, match=f"{UNVERIFIED_CHECKPOINTS_ENV}=my_checker.ckpt"):
+        FluencyChecker(path, backbone=folder)  # a sidecar anyone could write is no published sum
+    monkeypatch.setenv(UNVERIFIED_CHECKPOINTS_ENV, str(path))
+    assert FluencyChecker(path, backbone=folder).penalties([FLUENT]).tolist() == [1.0]
 
 
 class _RunsCode:

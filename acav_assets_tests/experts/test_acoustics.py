@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 from scipy import signal
 
-from acav_assets.experts.acoustics import ACOUSTIC_FIELDS, measure_acoustics
+from acav_assets.experts.acoustics import ACOUSTIC_FIELDS, is_silent, measure_acoustics
 
 SR = 16000
 DURATION_S = 10.0
@@ -167,6 +167,22 @@ def test_digital_silence():
 
 def test_quiet_clip_is_silent():
     assert measure_acoustics(_normalise(_white_noise(), peak=1e-4), SR)["is_silent"] is True
+
+
+def test_a_constant_offset_is_silence():
+    """A DC offset carries no sound: silent, as routing has it; the peak still shows it."""
+    m = measure_acoustics(np.full(int(5 * SR), 0.3, dtype=np.float32), SR)
+    assert m["is_silent"] is True and is_silent(np.full(int(5 * SR), 0.3, dtype=np.float32), SR) is True
+    assert (m["rms_dbfs"], m["silence_ratio"], m["loudness_lufs"], m["bandwidth_hz"]) == (-120.0, 1.0, None, 0.0)
+    assert m["peak_dbfs"] == pytest.approx(20 * math.log10(0.3), abs=1e-3)
+
+
+def test_an_offset_does_not_change_a_quiet_tone():
+    tone = 0.01 * np.sin(2 * np.pi * 440 * _time(5.0))
+    plain, offset = measure_acoustics(tone.astype(np.float32), SR), measure_acoustics((tone + 0.3).astype(np.float32), SR)
+    assert plain["is_silent"] is offset["is_silent"] is False and is_silent((tone + 0.3).astype(np.float32), SR) is False
+    for key in ("rms_dbfs", "silence_ratio", "loudness_lufs", "bandwidth_hz"):
+        assert offset[key] == pytest.approx(plain[key], abs=0.01), key
 
 
 @pytest.mark.parametrize("length", [1, 2, 31, 100, 319, 6399, 6400])

@@ -1,5 +1,8 @@
 import json
+import subprocess
+import sys
 
+import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -141,3 +144,62 @@ def test_every_bad_row_is_reported_in_one_pass(tmp_path):
     message = str(caught.value)
     assert "3 rows are malformed" in message
     assert all(f"row {n}:" in message for n in (1, 3, 4)) and "row 2:" not in message
+
+
+def test_windows_past_the_limit_are_refused_at_planning_all_in_one_pass(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("audio,start,end\na.wav,0,5\nb.wav,0,1000000000\nc.wav,10,50\nd.wav,0,30\n")
+    rows = read_manifest(str(manifest))
+    with pytest.raises(ManifestError) as caught:
+        plan_clips(rows, durations({}), max_clip_seconds=30.0)
+    message = str(caught.value)
+    assert "2 rows cannot be planned" in message
+    assert "row 2: the window 0-1000000000 s is 1000000000 s, longer than the 30 s limit" in message
+    assert "row 3: the window 10-50 s is 40 s, longer than the 30 s limit" in message
+    assert "row 1:" not in message and "row 4:" not in message
+    assert [c.key for c in plan_clips(rows[2:], durations({}), max_clip_seconds=60.0)] == ["c_10_50", "d_0_30"]
+    with pytest.raises(ValueError, match="at most max_clip_seconds"):
+        plan_clips(rows[:1], durations({}), clip_seconds=40.0, max_clip_seconds=30.0)
+
+
+def test_a_whole_file_of_hours_is_cut_into_clips_never_one_window(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("audio\nhours.wav\nbroken_header.wav\n")
+    rows = read_manifest(str(manifest))
+    clips = plan_clips(rows[:1], durations({"hours.wav": 3 * 3600.0}), max_clip_seconds=30.0)
+    assert len(clips) == 1080 and all(c.end is not None and c.end - c.start <= 10.0 for c in clips)
+    # A non-finite probed length is no length: one open window, which decoding bounds and explains.
+    (clip,) = plan_clips(rows[1:], durations({"broken_header.wav": float("inf")}))
+    assert (clip.start, clip.end) == (0.0, None)
+
+
+def test_parquet_manifest_read_repeatedly_in_a_fresh_process(tmp_path):
+    """Arrow reading through a Python file handle could abort the process (rc 134) now and then."""
+    manifest = tmp_path / "m.parquet"
+    pq.write_table(pa.Table.from_pylist([{"audio": f"{i}.wav", "tags": ["a", "b"], "end": 4} for i in range(200)]),
+                   manifest)
+    code = ("from acav_assets.ingest.manifests import read_manifest\n"
+            f"assert all(len(read_manifest({str(manifest)!r})) == 200 for _ in range(50))\n")
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_remote_parquet_manifest_is_read_through_fsspec():
+    fs = fsspec.filesystem("memory")
+    with fs.open("memory://corpus/m.parquet", "wb") as handle:
+        pq.write_table(pa.Table.from_pylist([{"audio": "a.wav", "end": 4}]), handle)
+    try:
+        (row,) = read_manifest("memory://corpus/m.parquet")
+        assert (row.audio, row.end) == ("memory://corpus/a.wav", 4.0)
+    finally:
+        fs.rm("/corpus", recursive=True)
+
+
+def test_a_signed_url_never_reaches_a_clip_key():
+    from acav_assets.ingest.manifests import SourceRow, plan_clips
+
+    url = "https://user:pw@host/bucket/talk.wav?X-Amz-Signature=deadbeef&X-Amz-Credential=AKIA"
+    rows = [SourceRow(audio=url, manifest="m.csv", row_number=1)]
+    (clip,) = plan_clips(rows, lambda _: 5.0, clip_seconds=10.0, min_clip_seconds=1.0)
+    assert "deadbeef" not in clip.key and "AKIA" not in clip.key and "pw" not in clip.key
+    assert clip.source_id == "talk"

@@ -67,9 +67,11 @@ def test_sensor_registers_new_manifests_once(tmp_path, bad_corpus):
         assert [r.partition_key for r in third.run_requests] == ["second-00000"]
 
 
-def test_bad_shard_materialises_with_reasons(tmp_path, bad_corpus):
+def test_bad_shard_materialises_with_reasons(tmp_path, bad_corpus, monkeypatch):
     """Through Dagster: the bad-input shard materialises, good clips have acoustics, the failed
-    ones are reasoned, and the blocking clip check names them when the error rate is too high."""
+    ones are reasoned; explained input defects never hold the good clips back, even with no
+    error budget, while unexplained failures over the budget stop the shard, naming the clips."""
+    from acav_assets.ingest import clip_decoding
     from acav_assets.ingest.shard_plans import plan_shards, store_shard_plans
 
     root = str(tmp_path / "data")
@@ -78,27 +80,37 @@ def test_bad_shard_materialises_with_reasons(tmp_path, bad_corpus):
     (shard,) = shards
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions(shard_partitions.name, [shard])
-        lenient = AcavSettings(data_root=root, max_error_rate=0.5)
+        strict = AcavSettings(data_root=root, max_error_rate=0.0)
         result = dg.materialize(
             [ingest.clips, experts.asset_named("acoustics"), ingest.clips_quality, experts.check_named("acoustics_quality")],
-            partition_key=shard, instance=instance, resources={"settings": lenient},
+            partition_key=shard, instance=instance, resources={"settings": strict},
         )
         assert result.success
         evaluations = result.get_asset_check_evaluations()
         assert all(e.passed for e in evaluations)
-        clips = storage.read_table(lenient.layout.table("clips", shard))
-        acoustics = storage.read_table(lenient.layout.table("acoustics", shard))
+        clips = storage.read_table(strict.layout.table("clips", shard))
+        acoustics = storage.read_table(strict.layout.table("acoustics", shard))
         ok = [r["key"] for r in clips.to_pylist() if r["status"] == "ok"]
         assert acoustics["key"].to_pylist() == ok and len(ok) == 188
         assert all(r["error"] for r in clips.to_pylist() if r["status"] != "ok")
 
-        strict = AcavSettings(data_root=root, max_error_rate=0.0)
+        # A decoder that breaks on two files (an unexplained exception) is over a zero budget.
+        real_decode = clip_decoding.decode_clip
+
+        def broken(url, *args, **kwargs):
+            if url.endswith(("good.flac", "good.ogg")):
+                raise RuntimeError("decoder bug")
+            return real_decode(url, *args, **kwargs)
+
+        monkeypatch.setattr(clip_decoding, "decode_clip", broken)
         result = dg.materialize(
             [ingest.clips, experts.asset_named("acoustics"), ingest.clips_quality],
             partition_key=shard, instance=instance, resources={"settings": strict}, raise_on_error=False,
         )
-        assert not result.success  # the blocking check stopped the run before acoustics
-        (evaluation,) = result.get_asset_check_evaluations()
-        assert not evaluation.passed
-        assert "missing_0_10" in evaluation.description and "text_0_10" in evaluation.description
+        assert not result.success  # refused before promotion: acoustics never ran
+        (failure,) = [e for e in result.all_events if e.is_step_failure]
+        message = failure.step_failure_data.error.cause.message
+        assert message.startswith("acav_assets.contracts.failures.PromotionRefused: clips of shard")
+        assert "blocking checks failed" in message and "good" in message
+        assert storage.read_table(strict.layout.table("clips", shard)).equals(clips)  # the good shard stays live
         assert not any(e.asset_key.to_user_string() == "acoustics" for e in result.get_asset_materialization_events())

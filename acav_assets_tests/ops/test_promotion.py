@@ -8,7 +8,7 @@ import pytest
 
 from acav_assets.contracts.failures import PromotionRefused
 from acav_assets.io import storage
-from acav_assets.ops.promotion import lost_clips, promote, rejected, rejection_note, staged
+from acav_assets.ops.promotion import keep_previous_rows, lost_clips, promote, rejected, rejection_note, staged
 from acav_assets.ops.shard_freshness import due_assets, modification_times, refusal_times
 from acav_assets.quality.suites import ExpectationResult, QualityReport
 
@@ -77,3 +77,15 @@ def test_a_refused_partition_is_due_until_a_run_promotes(tmp_path):
     assert due() == (["clips"], "clips: its last run was refused by its checks")
     promote(rows(a="ok"), f"{root}/clips/s1.parquet")
     assert due() == ([], "")
+
+
+def test_keep_previous_rows_puts_back_what_a_new_attempt_lost(tmp_path):
+    url = f"{tmp_path}/captions/s1.parquet"
+    live = pa.table({"key": ["a", "b", "c"], "status": ["ok", "ok", "error"], "text": ["old a", "old b", None]})
+    promote(live, url)
+    candidate = pa.table({"key": ["a", "b", "c", "d"], "status": ["error", "ok", "ok", "ok"],
+                          "text": [None, "new b", "new c", "new d"]})
+    kept = keep_previous_rows(candidate, url)
+    assert kept.to_pydict() == {"key": ["a", "b", "c", "d"], "status": ["ok", "ok", "ok", "ok"],
+                                "text": ["old a", "new b", "new c", "new d"]}
+    promote(kept, url)  # nothing is lost any more

@@ -117,7 +117,8 @@ def test_checkpoints_resume_where_the_run_stopped(tiny, tmp_path):
     first = train(tiny_config(tiny, max_steps=4), tmp_path, shuffled(examples))
     assert first.steps == 4 and first.resumed_from == 0 and first.checkpoint.name == "step-00000004"
     assert {p.name for p in first.checkpoint.iterdir()} >= {
-        "adapter.safetensors", "lora", "encoder", "tokenizer", "run_config.json", "curve.csv", "training_state.pt"}
+        "adapter.safetensors", "lora", "encoder", "tokenizer", "run_config.json", "curve.csv", "training_state.pt",
+        "training_state.pt.sha256"}
     second = train(tiny_config(tiny, max_steps=6), tmp_path, shuffled(examples))
     assert second.resumed_from == 4 and second.steps == 6
     assert [p["step"] for p in second.curve] == [1, 2, 3, 4, 5, 6]

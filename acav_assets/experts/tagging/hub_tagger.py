@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from acav_assets.contracts.trusted_models import remote_code_options
 from acav_assets.experts.tagging.audioset_ontology import Ontology, load_ontology
 from acav_assets.experts.tagging.front_ends import front_end_for, largest_difference
 from acav_assets.experts.tagging.tagger_protocol import (
@@ -44,10 +45,11 @@ logger = logging.getLogger(__name__)
 # pre-emphasis, gain) gives 0.09 or more (scripts/check_tagger_front_ends.py, tests).
 FRONT_END_TOLERANCE = 1e-2
 
-# Paper profile defaults. The hub commit of mispeech/ced-base could not be looked up from this
-# (hub-less) build machine, so the revision is the branch name, not a commit sha: pin it to the
-# commit you audited before relying on trust_remote_code in production. The tags table records
-# the commit actually loaded either way.
+# Paper profile defaults. CED runs its own hub code, and the commit of mispeech/ced-base could
+# not be looked up from this (hub-less) build machine, so the revision is the branch name: it
+# loads only once an operator allowlists the audited commit (ACAV_TRUSTED_REMOTE_CODE=
+# mispeech/ced-base@<commit>, see contracts.trusted_models), which "main" then resolves to. The
+# tags table records the commit actually loaded.
 CED_BASE_MODEL_ID = "mispeech/ced-base"
 CED_BASE_REVISION = "main"
 TAGGER_MODEL_ENV = "ACAV_TAGGER_MODEL"
@@ -157,10 +159,13 @@ class HubAudioTagger:
         device: str | None = None,
         **kwargs: Any,
     ) -> HubAudioTagger:
-        """Load a hub model id or a local folder; :class:`TaggerModelUnavailable` if impossible."""
+        """Load a hub model id or a local folder; :class:`TaggerModelUnavailable` if impossible.
+        ``trust_remote_code`` is honoured only at an allowlisted commit
+        (:func:`~acav_assets.contracts.trusted_models.remote_code_options`)."""
         from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
         source = str(model_id_or_path)
+        revision, trust_remote_code = remote_code_options(source, revision, trust_remote_code)
         options = {"revision": revision, "trust_remote_code": trust_remote_code}
         try:
             feature_extractor = AutoFeatureExtractor.from_pretrained(source, **options)

@@ -85,11 +85,12 @@ def tag_clips(
     Windows are gathered across clips and passed to ``tagger.predict`` ``batch_size`` at a
     time, which is where batching pays off (the tagger splits them into its own model batches;
     a GPU tagger queues them all before waiting); results are identical to :func:`tag_clip`
-    per clip.
+    per clip. Each clip's constant (DC) offset is removed first.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     n_classes = len(tagger.label_mids)
+    clips = [_without_offset(_as_mono(clip)) for clip in clips]
     split = [split_windows(clip, tagger.sample_rate, window_s) for clip in clips]
     flat = [window for windows, _ in split for window in windows]
     scores = _predict_in_chunks(tagger.predict, flat, batch_size, n_classes)
@@ -116,6 +117,12 @@ def tag_clips(
             clip_scores = np.zeros(n_classes, dtype=np.float32)
         results.append(ClipTags(window_scores, starts, clip_scores))
     return results
+
+
+def _without_offset(audio: np.ndarray) -> np.ndarray:
+    """``audio`` less its mean: a constant offset is no sound (acoustics measures without it too),
+    but a tagger hears it as noise."""
+    return (audio - audio.mean(dtype=np.float64)).astype(np.float32) if audio.size else audio
 
 
 def _predict_in_chunks(

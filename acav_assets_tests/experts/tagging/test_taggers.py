@@ -109,7 +109,7 @@ def test_tag_clips_batches_windows_and_matches_tag_clip():
 
 
 def test_tag_clip_uses_the_whole_clip_when_the_tagger_can():
-    clip = np.concatenate([np.full(RATE * 2, 0.5, np.float32), np.zeros(RATE * 2, np.float32)])
+    clip = np.concatenate([np.tile(np.float32([0.5, -0.5]), RATE), np.zeros(RATE * 2, np.float32)])
     result = tag_clip(_FakeTagger(whole=True), clip)
     assert result.window_scores[:, 0].tolist() == pytest.approx([0.5, 0.0])
     assert result.clip_scores[0] == pytest.approx(np.sqrt(0.125))  # rms of the whole clip, not a max
