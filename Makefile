@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench ui clean-demo
+.PHONY: demo test bench hostile ui clean-demo
 
 $(BIN)/acav-assets: pyproject.toml requirements-nodeps.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ test: $(BIN)/acav-assets
 
 bench: $(BIN)/acav-assets
 	$(BIN)/python benchmarks/bench_ingest.py
+
+# Broken audio, broken manifests, a fault-injecting LLM endpoint and outages, through the CLI:
+# prints the counts that must all be zero.
+hostile: $(BIN)/acav-assets
+	HF_HUB_OFFLINE=1 $(BIN)/python -m acav_assets_tests.hostile_run
 
 ui: $(BIN)/acav-assets
 	DAGSTER_HOME=$(CURDIR)/acav_demo/dagster_home ACAV_DATA_ROOT=$(CURDIR)/acav_demo $(BIN)/dagster dev -m acav_assets.definitions

@@ -235,12 +235,16 @@ class CaptionLlmResource(dg.ConfigurableResource):
     timeout_s: float = 120.0
     max_retries: int = 5
     max_repairs: int = 2
+    clip_deadline_s: float = 300.0  # all of one clip's requests, retries and repairs included
 
     @classmethod
     def from_env(cls) -> CaptionLlmResource:
         return cls(
             model=os.environ.get("ACAV_LLM_MODEL", ""),
             concurrency=int(os.environ.get("ACAV_LLM_CONCURRENCY", "8")),
+            timeout_s=float(os.environ.get("ACAV_LLM_TIMEOUT_S", "120")),
+            max_retries=int(os.environ.get("ACAV_LLM_MAX_RETRIES", "5")),
+            clip_deadline_s=float(os.environ.get("ACAV_LLM_CLIP_DEADLINE_S", "300")),
         )
 
     @property
@@ -258,6 +262,7 @@ class CaptionLlmResource(dg.ConfigurableResource):
             base_url=self.base_url, model=self.model, api_key=os.environ.get("OPENAI_API_KEY"),
             temperature=self.temperature, max_tokens=self.max_tokens, timeout_s=self.timeout_s,
             max_retries=self.max_retries, max_repairs=self.max_repairs, concurrency=self.concurrency,
+            clip_deadline_s=self.clip_deadline_s,
         )
 
 

@@ -31,6 +31,8 @@ from acav_assets.io.url_redaction import redact_url
 AUDIO_EXTENSIONS = frozenset(
     ".wav .flac .ogg .oga .opus .mp3 .m4a .aac .aif .aiff .wma .mp4 .m4v .mkv .webm .mov .avi".split()
 )
+# A probed length beyond this is a corrupt header, not a recording: it would plan millions of clips.
+MAX_SOURCE_SECONDS = 7 * 24 * 3600.0
 MANIFEST_EXTENSIONS = frozenset(".csv .jsonl .json .ndjson .parquet".split())
 # The longest clip a manifest window may ask for (ACAV_MAX_CLIP_SECONDS; AcavSettings.max_clip_seconds).
 MAX_CLIP_SECONDS = 30.0
@@ -302,8 +304,8 @@ def plan_clips(
     """Cut sources into clips. A row with start/end is one clip, refused when longer than
     ``max_clip_seconds``; a row without an end whose audio is longer than ``clip_seconds``
     becomes consecutive clips of that length (a remainder shorter than ``min_clip_seconds`` is
-    dropped). A source whose length cannot be probed stays one clip, so that decoding records
-    why it is unreadable. Every refused row is reported in one ManifestError."""
+    dropped). A source whose length cannot be probed, or is probed beyond MAX_SOURCE_SECONDS,
+    stays one clip, so that decoding records why it is unreadable or too long. Every refused row is reported in one ManifestError."""
     if not 0 < clip_seconds <= max_clip_seconds:
         raise ValueError(f"clip_seconds {clip_seconds} must be positive and at most max_clip_seconds {max_clip_seconds}")
     rows = list(rows)
@@ -326,7 +328,9 @@ def plan_clips(
         else:
             start = row.start or 0.0
             duration = probe_duration(row.audio)
-            if duration is None or not math.isfinite(duration) or duration <= start:
+            if duration is None or not math.isfinite(duration) or duration <= start or duration > MAX_SOURCE_SECONDS:
+                # Unknown, or beyond any real recording (a corrupt header claiming years): one
+                # window, which decoding reads no further than max_clip_seconds.
                 windows = [(start, None)]
             else:
                 windows = []

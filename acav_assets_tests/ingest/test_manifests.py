@@ -203,3 +203,11 @@ def test_a_signed_url_never_reaches_a_clip_key():
     (clip,) = plan_clips(rows, lambda _: 5.0, clip_seconds=10.0, min_clip_seconds=1.0)
     assert "deadbeef" not in clip.key and "AKIA" not in clip.key and "pw" not in clip.key
     assert clip.source_id == "talk"
+
+
+def test_a_header_claiming_years_plans_one_bounded_window():
+    from acav_assets.ingest.manifests import SourceRow, plan_clips
+
+    rows = [SourceRow(audio="/a/bogus.ogg", manifest="m.csv", row_number=1)]
+    (clip,) = plan_clips(rows, lambda _: 4.9e7, clip_seconds=10.0, min_clip_seconds=1.0)
+    assert clip.start == 0.0 and clip.end is None

@@ -30,9 +30,22 @@ def test_failures_name_the_clips():
     assert failed[("expect_column_values_to_be_between", "duration_s")] == ("s_1_0_10",)
     assert failed[("expect_column_values_to_be_unique", "key")] == ("s_1_0_10",)
     # 2 of 4 failed, above the 10 % limit: the error-rate gate names them.
-    assert set(failed[("expect_column_values_to_be_in_set", "status")]) == {"s_1_0_10", "s_2_0_10"}
+    assert set(failed[("expect_column_values_to_be_in_set", "counted_status")]) == {"s_1_0_10", "s_2_0_10"}
     assert report.error_rate == 0.5
     assert "s_0_0_10" in report.describe()
+
+
+def test_explained_input_defects_do_not_count_toward_the_error_rate():
+    rows = clip_rows("s", ["ok", "error", "error", "ok"]).to_pylist()
+    for row in rows:
+        row["sample_rate"], row["checksum"] = 16000, "x" * 64
+    rows[2]["error_kind"] = "decoder_exception"
+    table = pa.Table.from_pylist(rows, schema=CLIPS_SCHEMA)
+    explained = suites.check_clips(table, CLIPS_SCHEMA, 0.1, 30.0, 0.3, explained_kinds=frozenset({"unreadable_format"}))
+    assert explained.success and explained.error_rate == 0.25 and explained.notes["explained_failures"] == 1
+    unexplained = suites.check_clips(table, CLIPS_SCHEMA, 0.1, 30.0, 0.2, explained_kinds=frozenset({"unreadable_format"}))
+    (failure,) = unexplained.failures
+    assert failure.column == "counted_status" and failure.offending_keys == ("s_2_0_10",)
 
 
 def test_error_rate_threshold_is_configurable():
