@@ -26,6 +26,7 @@ name or ``--prefix`` can reach outside the data root.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,12 +48,18 @@ def local_path(url: str) -> str | None:
     return url[len("file://"):] if url.startswith("file://") else url
 
 
+# Every name put into a path: letters, digits, '_' first, then also '.', '-', '+', '='; at most
+# 200 characters. Nothing else (no separators, spaces, control or look-alike characters) reaches a path.
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._=+-]{0,199}")
+
+
 def checked_name(name: str, what: str = "name") -> str:
-    """``name`` if it is one plain path component, else a ValueError saying why."""
+    """``name`` if it is one safe path component (:data:`SAFE_NAME`), else a ValueError saying why."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"{what} must be a non-empty string, got {name!r}")
-    if name in {".", ".."} or any(sep in name for sep in ("/", "\\")) or any(ord(c) < 32 for c in name):
-        raise ValueError(f"{what} {name!r} is not a plain name: no '/', '\\', control characters, '.' or '..'")
+    if not SAFE_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(f"{what} {name!r} is not a safe name: use letters, digits and '_', '.', '-', '+', '=' "
+                         "(not first, except '_'), at most 200 characters, no '..'")
     return name
 
 

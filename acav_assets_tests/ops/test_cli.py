@@ -38,5 +38,5 @@ def test_register_refuses_a_prefix_that_climbs_out(environment, tmp_path, bad_co
     manifest = tmp_path / "corpus.csv"
     manifest.write_text(f"audio\n{bad_corpus['folder'] / 'good.flac'}\n")
     code = cli.main(["register", str(manifest), "--prefix", "../../escaped"])
-    assert code == 2 and "not a plain name" in capsys.readouterr().err
+    assert code == 2 and "not a safe name" in capsys.readouterr().err
     assert not list(tmp_path.rglob("escaped*"))
