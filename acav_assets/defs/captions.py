@@ -13,12 +13,12 @@ from acav_assets.captions.shard_captions import (
 )
 from acav_assets.captions.table import CAPTIONS_SCHEMA, caption_table
 from acav_assets.defs.experts import evidence
-from acav_assets.defs.metadata import check_result, table_metadata
+from acav_assets.defs.metadata import check_result, promote, table_metadata
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import LLM_BOUND
 from acav_assets.defs.resources import AcavSettings, CaptionLlmResource
 from acav_assets.io import storage
-from acav_assets.ops.promotion import keep_previous_rows, promote
+from acav_assets.ops.promotion import keep_previous_rows
 
 
 @dg.asset(

@@ -10,12 +10,12 @@ from acav_assets.curation.filters import packaged_minilm
 from acav_assets.curation.release import describe_problems, publish, round_trip_problems
 from acav_assets.curation.shard_curation import DROP_REASONS, curate_shard
 from acav_assets.defs.captions import captions
-from acav_assets.defs.metadata import check_result, column_schema, metadata
+from acav_assets.defs.metadata import check_result, column_schema, metadata, promote
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import PER_SHARD, ROLL_UP
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.io import storage
-from acav_assets.ops.promotion import promote, staged
+from acav_assets.ops.promotion import staged
 from acav_assets.quality.suites import QualityReport, check_accounting
 from acav_assets.stats.token_stats import caption_token_rows, token_count
 

@@ -5,7 +5,7 @@ import dagster as dg
 
 from acav_assets.contracts.domains import DOMAINS
 from acav_assets.defs.ingest import clips
-from acav_assets.defs.metadata import check_result, metadata, table_metadata
+from acav_assets.defs.metadata import check_result, metadata, promote, table_metadata
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import PER_SHARD, TRANSIENT_RETRY
 from acav_assets.defs.resources import AcavSettings
@@ -15,7 +15,6 @@ from acav_assets.experts.registry import EVIDENCE_EXPERTS, EXPERTS
 from acav_assets.experts.spec import ExpertSpec
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.io import storage
-from acav_assets.ops.promotion import promote
 from acav_assets.quality.suites import QualityReport, check_evidence
 
 

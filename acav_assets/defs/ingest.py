@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from acav_assets.defs.metadata import check_result, metadata, table_metadata
+from acav_assets.defs.metadata import check_result, metadata, promote, table_metadata
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import PER_SHARD
 from acav_assets.defs.resources import AcavSettings
@@ -16,7 +16,7 @@ from acav_assets.ingest.clip_decoding import (
 )
 from acav_assets.ingest.shard_plans import load_shard_plan
 from acav_assets.io import storage
-from acav_assets.ops.promotion import promote, staged
+from acav_assets.ops.promotion import staged
 from acav_assets.quality.suites import QualityReport, check_clips
 
 

@@ -9,7 +9,9 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from acav_assets.contracts.failures import PromotionRefused
 from acav_assets.io.markdown import Markdown
+from acav_assets.ops import promotion
 from acav_assets.quality.suites import QualityReport
 
 
@@ -51,3 +53,12 @@ def check_result(report: QualityReport) -> dg.AssetCheckResult:
             "expectations": dg.MetadataValue.md(report.markdown()),
         },
     )
+
+
+def promote(*args: Any, **kwargs: Any) -> None:
+    """:func:`acav_assets.ops.promotion.promote`, a refusal failing the step without retries: a
+    failed check or a lost clip is not transient (an unreachable source or endpoint still is)."""
+    try:
+        promotion.promote(*args, **kwargs)
+    except PromotionRefused as refused:
+        raise dg.Failure(description=f"PromotionRefused: {refused}", allow_retries=False) from refused

@@ -13,6 +13,11 @@ def refused_asset() -> None:
 
 
 @dg.asset
+def failed_asset() -> None:
+    raise dg.Failure(description="PromotionRefused: captions of shard s2 not promoted", allow_retries=False)
+
+
+@dg.asset
 def checked_asset() -> None:
     return None
 
@@ -26,7 +31,10 @@ def test_failed_steps_and_checks_are_reported_by_reason_and_clip():
     with dg.instance_for_test() as instance:
         refused = dg.materialize([refused_asset], instance=instance, raise_on_error=False)
         checked = dg.materialize([checked_asset, failing_check], instance=instance, raise_on_error=False)
+        failed = dg.materialize([failed_asset], instance=instance, raise_on_error=False)
         step = run_problems(instance, refused.run_id)
+        assert run_problems(instance, failed.run_id) == [
+            "step failed_asset failed: PromotionRefused: captions of shard s2 not promoted"]
         check = run_problems(instance, checked.run_id)
     assert len(step) == 1 and step[0].startswith("step refused_asset failed: PromotionRefused: clips of shard s1")
     assert "s1_a, s1_b" in step[0] and "Traceback" not in step[0] and "dagster" not in step[0]
