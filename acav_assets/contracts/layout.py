@@ -9,6 +9,7 @@ one place::
     {root}/{asset}/{asset}.parquet              an unpartitioned tabular asset
     {root}/{asset}/_staged/{partition}.*        a new output waiting for its checks (ops.promotion)
     {root}/{asset}/_rejected/{partition}.*      a new output its checks refused, with the reasons
+    {root}/{asset}/_retired/{shard}.*           outputs of shards a shrunk manifest no longer plans
     {root}/manifests/                           manifests the sensor watches (unless overridden)
     {root}/llm_cache/                           cached LLM replies (a re-run never pays twice)
     {root}/release/                             the published files
