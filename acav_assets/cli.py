@@ -243,6 +243,44 @@ def add_run(name: str, config: str) -> None:
             instance.add_dynamic_partitions(training_run_partitions.name, [name])
     print(f"training run {name}: {target}; materialise caption_model --partition {name}")
 
+
+def calibrate_routing(manifest: str, out: str, folds: int, split_column: str, fit: str, report: str) -> None:
+    """Tag a manifest with a `domain` column once, print how the current routing thresholds do,
+    fit new ones with folds grouped by source and write them, with provenance, to ``out``."""
+    from datetime import UTC, datetime
+
+    from acav_assets.defs.resources import AcavSettings, TaggerResource
+    from acav_assets.experts import routing_calibration as rc
+    from acav_assets.experts.routing import ContentGroups, thresholds_from
+    from acav_assets.experts.tagging.audioset_ontology import load_ontology
+    from acav_assets.ingest.manifests import plan_clips, read_manifest
+    from acav_assets.io.audio_decoding import probe_duration
+
+    settings = AcavSettings.from_env()
+    current = thresholds_from(settings.model_dump())
+    clips = plan_clips(read_manifest(manifest), probe_duration, settings.clip_seconds, settings.min_clip_seconds,
+                       settings.max_clip_seconds)
+    tagger = TaggerResource.from_env().load()
+    tagger_name = getattr(tagger, "model_id", type(tagger).__name__)
+    print(f"{manifest}: {len(clips)} clips; tagging with {tagger_name}")
+    groups = ContentGroups.from_labels(tagger.label_mids, load_ontology())
+    evidence, skipped = rc.collect_evidence(clips, tagger, groups, split_column, settings.max_clip_seconds)
+    if skipped:
+        print(f"left out {len(skipped)} clips:\n" + "\n".join(f"  {reason}" for reason in skipped))
+    split = any(clip.split is not None for clip in evidence)
+    result = rc.calibrate(evidence, current, folds, fit if split else None, report if split else None)
+    print("\n" + rc.calibration_text(result))
+    rc.write_thresholds_file(out, result.thresholds, {
+        "manifest": manifest, "tagger": tagger_name, "profile": settings.profile,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"), "n_clips": result.n_fit,
+        "folds": folds, "cv_accuracy": result.cv_accuracy, "fit_accuracy": result.fit_accuracy,
+        "split": {"column": split_column, "fit": fit, "report": report} if split else None,
+        "heldout_accuracy": result.heldout.accuracy, "heldout_clips": result.heldout.n,
+        "previous_thresholds": current.__dict__,
+    })
+    print(f"wrote {out}; the pipeline uses it with ACAV_ROUTING_THRESHOLDS_FILE={Path(out).resolve()}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acav-assets", description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", help="where assets are written (default: $ACAV_DATA_ROOT or ./acav_data)")
@@ -278,6 +316,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("name")
     run.add_argument("--config", required=True, help="run file: TrainingConfig fields (JSON), optional "
                      "predictions and downstream sections")
+    cal = commands.add_parser("calibrate", help="fit the routing thresholds to a manifest's recorded domains")
+    cal.add_argument("manifest", help="a manifest with a domain column")
+    cal.add_argument("--out", default="routing_thresholds.json", help="thresholds file to write "
+                     "(default: routing_thresholds.json here; use it with ACAV_ROUTING_THRESHOLDS_FILE)")
+    cal.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by source (default 5)")
+    cal.add_argument("--split-column", default="split", help="manifest column naming each row's split; "
+                     "when present, thresholds are fitted on --fit rows and reported on --report rows")
+    cal.add_argument("--fit", default="calibration", help="split to fit on (default: calibration)")
+    cal.add_argument("--report", default="heldout", help="split to report on (default: heldout)")
     demo = commands.add_parser("demo", help="run the whole graph on the built-in demo corpus")
     demo.add_argument("--manifest", default=str(DEMO_MANIFEST), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -304,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if add_system(args.name, args.predictions, args.score) else 1
         elif args.command == "add-run":
             add_run(args.name, args.config)
+        elif args.command == "calibrate":
+            calibrate_routing(args.manifest, args.out, args.folds, args.split_column, args.fit, args.report)
         elif args.command == "demo":
             shards = register(args.manifest, prefix="demo")
             if not materialize(shards):

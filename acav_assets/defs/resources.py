@@ -52,6 +52,9 @@ class AcavSettings(dg.ConfigurableResource):
     speech_threshold: float = 0.5
     music_threshold: float = 0.3
     sound_threshold: float = 0.3
+    # A JSON file from `acav-assets calibrate`; when set, it gives all the routing thresholds
+    # and the three above are ignored.
+    routing_thresholds_file: str = ""
     duckdb_path: str = ""
     manifests_dir: str = ""
     # The nightly backfill schedule requests at most this many shard runs per tick (ACAV_MAX_SHARDS_PER_TICK).

@@ -13,10 +13,12 @@ than a rule of its own.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import fsspec
 import numpy as np
 import pyarrow as pa
 
@@ -52,12 +54,38 @@ class RoutingThresholds:
     """Per-part score thresholds (tagger probabilities in [0, 1]). Speech uses 0.5 because
     YAMNet gives Speech 0.1-0.3 to singing and crowds; music and other sound use 0.3. With the
     lite tagger they route 23 of the 24 demo clips as recorded (scripts/check_demo_routing.py); recalibrate
-    them for another tagger (ACAV_*_THRESHOLD)."""
+    them for another tagger (``acav-assets calibrate``, ACAV_ROUTING_THRESHOLDS_FILE, or ACAV_*_THRESHOLD)."""
 
     speech: float = 0.5
     music: float = 0.3
     sound: float = 0.3
     min_windows: int = 1  # windows a part must pass in to be present
+
+    @classmethod
+    def from_file(cls, path: str) -> RoutingThresholds:
+        """The ``routing_thresholds`` object of a JSON thresholds file (as ``acav-assets calibrate``
+        writes it); ValueError naming the file and the field when it is malformed."""
+        with fsspec.open(path, "r", encoding="utf-8") as handle:
+            try:
+                document = json.load(handle)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"routing thresholds file {path}: not JSON ({error})") from None
+        values = document.get("routing_thresholds") if isinstance(document, dict) else None
+        if not isinstance(values, dict):
+            raise ValueError(f"routing thresholds file {path}: no 'routing_thresholds' object")
+        expected = ("speech", "music", "sound", "min_windows")
+        problems = [f"unknown field {name!r}" for name in values if name not in expected]
+        problems += [f"missing {name!r}" for name in expected if name not in values]
+        for part in PARTS:
+            value = values.get(part, 0.0)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                problems.append(f"{part} is {value!r}, not a number in [0, 1]")
+        windows = values.get("min_windows", 1)
+        if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
+            problems.append(f"min_windows is {windows!r}, not an integer >= 1")
+        if problems:
+            raise ValueError(f"routing thresholds file {path}: " + "; ".join(problems))
+        return cls(float(values["speech"]), float(values["music"]), float(values["sound"]), values["min_windows"])
 
 
 @dataclass(frozen=True)
@@ -181,7 +209,10 @@ def route_row(tags: dict, groups: ContentGroups, thresholds: RoutingThresholds, 
 
 
 def thresholds_from(settings) -> RoutingThresholds:
-    """The run's thresholds (ACAV_SPEECH_THRESHOLD, ACAV_MUSIC_THRESHOLD, ACAV_SOUND_THRESHOLD)."""
+    """The run's thresholds: the file ACAV_ROUTING_THRESHOLDS_FILE names, all four values from it,
+    when set; otherwise ACAV_SPEECH_THRESHOLD, ACAV_MUSIC_THRESHOLD, ACAV_SOUND_THRESHOLD."""
+    if settings.get("routing_thresholds_file"):
+        return RoutingThresholds.from_file(settings["routing_thresholds_file"])
     defaults = RoutingThresholds()
     return RoutingThresholds(settings.get("speech_threshold", defaults.speech),
                              settings.get("music_threshold", defaults.music),

