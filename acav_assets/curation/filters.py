@@ -12,12 +12,18 @@ first that applies of:
 4. ``domain_inconsistent``   - a content facet's ``"None"``-ness disagrees with the domain letters,
    or ``long`` / ``short`` / ``environment`` says ``"None"``;
 5. ``evidence_inconsistent`` - cosine similarity between the first ``long`` variant and
-   :func:`evidence_text` below ``min_consistency`` (not checked when the evidence text is empty);
-6. ``duplicate``             - the first ``long`` variant equals (case / whitespace aside) that of an
-   earlier kept clip;
-7. ``near_duplicate``        - cosine similarity >= ``near_duplicate_similarity`` with an earlier
-   kept clip's first ``long`` variant.
+   :func:`evidence_text` below ``min_consistency`` *and* that caption names none of the sounds
+   the evidence found (:func:`supported_names`: its labels, their alternative names and their
+   AudioSet ancestors); not checked when the evidence text is empty;
+6. ``duplicate``             - the same audio as an earlier kept clip: equal sha256 of the stored
+   PCM (``checksum``, from the clips table), whatever the captions say;
+7. ``near_duplicate``        - near-identical captions of near-identical audio: the two clips are
+   windows of one source overlapping by >= ``min_window_overlap`` of the shorter one, and their
+   first ``long`` variants are equal (case / whitespace aside) or have cosine similarity >=
+   ``near_duplicate_similarity``.
 
+Identical captions of different audio are kept: a template caption (every silent clip gets the
+same text from the offline synthesiser) says nothing about whether the audio repeats.
 Kept rows are returned unchanged; dropped rows are ``{key, shard, reason, detail}``.
 
 Calibration of ``min_consistency`` (packaged all-MiniLM-L6-v2, :func:`calibrate_consistency`,
@@ -58,6 +64,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from acav_assets.captions.schema import ABSENT, CONTENT_FACETS, DOMAIN_RE
+from acav_assets.experts.tagging.audioset_ontology import (
+    CHANNEL_ENVIRONMENT_BACKGROUND,
+    SILENCE,
+    load_ontology,
+)
 from acav_assets.io.package_data import package_data
 
 REASONS = ("caption_failed", "decontaminated", "low_confidence", "domain_inconsistent",
@@ -65,7 +76,6 @@ REASONS = ("caption_failed", "decontaminated", "low_confidence", "domain_inconsi
 TAG_MIN_SCORE = 0.1
 TRANSCRIPT_MAX_WORDS = 30
 TRANSCRIPT_MAX_CHARS = 200
-_BLOCK = 256
 _NUMBER = re.compile(r"^\d+$")
 
 
@@ -76,6 +86,7 @@ class CurationSettings:
     min_confidence: float = 0.5
     min_consistency: float = 0.35
     near_duplicate_similarity: float = 0.95
+    min_window_overlap: float = 0.5
     decontamination_ids: frozenset[str] = frozenset()
 
 
@@ -117,16 +128,21 @@ def packaged_minilm() -> TextEmbedder:
 # Evidence text
 # --------------------------------------------------------------------------------------------
 
-def _labels(items: Any, minimum: float = 0.0) -> list[str]:
+def _names(items: Any, minimum: float = 0.0) -> list[tuple[str | None, str]]:
+    """(mid or None, label) of label strings or ``{label, score, mid}`` items scoring >= minimum."""
     out = []
     for item in items or []:
         if isinstance(item, str):
-            out.append(item)
+            out.append((None, item))
         elif isinstance(item, Mapping) and item.get("label"):
             score = item.get("score")
             if score is None or float(score) >= minimum:
-                out.append(str(item["label"]))
+                out.append((item.get("mid"), str(item["label"])))
     return out
+
+
+def _labels(items: Any, minimum: float = 0.0) -> list[str]:
+    return [label for _, label in _names(items, minimum)]
 
 
 def evidence_text(evidence: Mapping[str, Any]) -> str:
@@ -152,6 +168,49 @@ def evidence_text(evidence: Mapping[str, Any]) -> str:
     if transcript:
         parts.append(f'"{transcript}"')
     return ". ".join(parts)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Lower-case words with a plural ``s`` dropped ("Cameras" and "camera" match)."""
+    return tuple(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
+                 for w in re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def supported_names(evidence: Mapping[str, Any]) -> set[tuple[str, ...]]:
+    """Names of the sounds the evidence found, as word tuples: each label of :func:`evidence_text`
+    (tag score >= 0.1), every comma-separated alternative of it ("Chirp, tweet"), and the names of
+    its AudioSet ancestors ("Single-lens reflex camera" -> "Camera", "Mechanisms"). Ancestors stop
+    below the seven roots; labels of acoustic scenes, noise and recording channels ("Inside, small
+    room", "Noise") and Silence name no sound source and are left out."""
+    ontology = load_ontology()
+    background = ontology.descendants(CHANNEL_ENVIRONMENT_BACKGROUND) | {SILENCE}
+    tagging, music = evidence.get("tagging") or {}, evidence.get("music") or {}
+    labels = _names(tagging.get("top_labels"), TAG_MIN_SCORE) + _names((evidence.get("sound_events") or {}).get("labels"))
+    for part in ("genres", "moods", "instruments"):
+        labels += _names(music.get(part))
+    names: set[str] = set()
+    for mid, label in labels:
+        if mid not in ontology:
+            try:
+                mid = ontology.mid(label.strip())
+            except KeyError:
+                mid = None
+        if mid is None:
+            names.add(label)
+        elif mid not in background:
+            names.add(ontology.name(mid))
+            names.update(ontology.name(m) for m in ontology.ancestors(mid, include_self=False)
+                         if ontology.parents(m) and m not in background)
+    return {words for name in names for part in name.split(",") if (words := _words(part))}
+
+
+def names_supported_sound(caption: str, names: set[tuple[str, ...]]) -> str | None:
+    """The first (longest) supported name that ``caption`` contains as consecutive words, or None."""
+    words = _words(caption)
+    for name in sorted(names, key=lambda n: (-len(n), n)):
+        if any(words[i:i + len(name)] == name for i in range(len(words) - len(name) + 1)):
+            return " ".join(name)
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,50 +315,67 @@ def curate(captions: list[dict], evidence: Mapping[str, Mapping[str, Any]], sett
 
     survivors = []
     for i, row in enumerate(candidates):
-        if consistency[i] < settings.min_consistency:
-            drop(row, "evidence_inconsistent",
-                 f"caption-evidence similarity {consistency[i]:.3f} < {settings.min_consistency}")
+        if consistency[i] < settings.min_consistency and not names_supported_sound(
+                _long0(row), supported_names(evidence.get(str(row.get("key"))) or {})):
+            drop(row, "evidence_inconsistent", f"caption-evidence similarity {consistency[i]:.3f} < "
+                 f"{settings.min_consistency} and the caption names no sound the evidence found")
         else:
             survivors.append(i)
 
-    kept_rows, _ = _deduplicate([candidates[i] for i in survivors], captions_emb[survivors],
-                                           settings.near_duplicate_similarity, drop)
+    kept_rows = _deduplicate([candidates[i] for i in survivors], captions_emb[survivors], evidence, settings, drop)
     return kept_rows, dropped
 
 
-def _deduplicate(rows: list[dict], vectors: np.ndarray, threshold: float, drop) -> tuple[list[dict], np.ndarray]:
-    """Greedy in row order: exact-text duplicates first, then cosine >= threshold, in blocks."""
+def window_overlap(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
+    """Share of the shorter clip's window that two clips' evidence rows have in common: 0 unless
+    both name the same ``source_id`` (an open ``end_s`` is ``start_s + duration_s``)."""
+    if not a.get("source_id") or a.get("source_id") != b.get("source_id"):
+        return 0.0
+
+    def window(ev: Mapping[str, Any]) -> tuple[float, float] | None:
+        start, end, duration = ev.get("start_s"), ev.get("end_s"), ev.get("duration_s")
+        end = end if end is not None else (start + duration if start is not None and duration is not None else None)
+        return (float(start), float(end)) if start is not None and end is not None else None
+
+    wa, wb = window(a), window(b)
+    if wa is None or wb is None:
+        return 0.0
+    shorter = min(wa[1] - wa[0], wb[1] - wb[0])
+    return max(0.0, min(wa[1], wb[1]) - max(wa[0], wb[0])) / shorter if shorter > 0 else 0.0
+
+
+def _deduplicate(rows: list[dict], vectors: np.ndarray, evidence: Mapping[str, Mapping[str, Any]],
+                 settings: CurationSettings, drop) -> list[dict]:
+    """Greedy in row order: same PCM checksum first, then similar captions of overlapping windows."""
     kept: list[dict] = []
-    kept_keys: dict[str, str] = {}
-    kept_vecs = np.zeros((0, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32)
-    for start in range(0, len(rows), _BLOCK):
-        block = vectors[start:start + _BLOCK]
-        prev_sim = block @ kept_vecs.T  # similarity to clips kept in earlier blocks
-        prev_best = prev_sim.max(axis=1) if kept_vecs.shape[0] else np.full(len(block), -np.inf)
-        prev_arg = prev_sim.argmax(axis=1) if kept_vecs.shape[0] else None
-        inner = block @ block.T
-        n_before = len(kept)
-        kept_here: list[int] = []
-        for j in range(len(block)):
-            row = rows[start + j]
-            text = _normalised(_long0(row))
-            if text in kept_keys:
-                drop(row, "duplicate", f"same long caption as {kept_keys[text]}")
+    by_checksum: dict[str, str] = {}
+    by_source: dict[str, list[int]] = {}  # source id -> indices into rows of kept clips
+    for i, row in enumerate(rows):
+        key = str(row.get("key"))
+        ev = evidence.get(key) or {}
+        checksum = ev.get("checksum")
+        if checksum and checksum in by_checksum:
+            drop(row, "duplicate", f"same audio (PCM sha256 {checksum[:12]}) as {by_checksum[checksum]}")
+            continue
+        text, near = _normalised(_long0(row)), None
+        for j in by_source.get(str(ev.get("source_id")), []) if ev.get("source_id") else []:
+            other = rows[j]
+            overlap = window_overlap(ev, evidence.get(str(other.get("key"))) or {})
+            if overlap < settings.min_window_overlap:
                 continue
-            best, other = float(prev_best[j]), (kept[int(prev_arg[j])]["key"] if prev_arg is not None else None)
-            if kept_here:
-                sims = inner[j, kept_here]
-                k = int(np.argmax(sims))
-                if float(sims[k]) > best:
-                    best, other = float(sims[k]), kept[n_before + k]["key"]
-            if best >= threshold:
-                drop(row, "near_duplicate", f"similarity {best:.3f} to {other}")
-                continue
-            kept_keys[text] = str(row.get("key"))
-            kept.append(row)
-            kept_here.append(j)
-        kept_vecs = np.concatenate([kept_vecs, block[kept_here]]) if kept_here else kept_vecs
-    return kept, kept_vecs
+            similarity = 1.0 if _normalised(_long0(other)) == text else float(vectors[i] @ vectors[j])
+            if similarity >= settings.near_duplicate_similarity and (near is None or similarity > near[0]):
+                near = (similarity, overlap, other.get("key"))
+        if near is not None:
+            drop(row, "near_duplicate", f"caption similarity {near[0]:.3f} to {near[2]}, "
+                 f"whose window overlaps {near[1]:.0%} of the shorter clip")
+            continue
+        if checksum:
+            by_checksum[checksum] = key
+        if ev.get("source_id"):
+            by_source.setdefault(str(ev["source_id"]), []).append(i)
+        kept.append(row)
+    return kept
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,9 +2,12 @@
 files, a MECAT-QA style ``qa.jsonl.gz``, a flat Parquet and WebDataset tars with the audio.
 
 Every artefact covers the same clips: rows with status ``ok`` whose domain is not ``000``
-(ACAVCaps publishes no ``000`` file), sorted by key. All files are written deterministically (gzip
-mtime 0, tar mtime 0) into a staging folder, listed with their sizes and sha256 in ``index.json``,
-checked, and swapped in whole (:func:`publish`)."""
+(ACAVCaps publishes no ``000`` file), sorted by key; captions exist only for decoded clips, and a
+released clip without audio fails the release. All files are written deterministically (gzip
+mtime 0, tar mtime 0) into a staging folder, listed with their sizes and sha256 in ``index.json``
+(which also holds the number of released clips), checked, and swapped in whole (:func:`publish`).
+:func:`acav_assets.stats.warehouse.release_counts` compares it with every other place that
+states it."""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ import webdataset as wds
 
 from acav_assets.captions.schema import FACETS
 from acav_assets.captions.table import QA_TYPE
-from acav_assets.contracts.domains import DOMAINS, SILENT_DOMAIN
+from acav_assets.contracts.domains import DOMAINS, SILENT_DOMAIN, STATUS_OK
 from acav_assets.contracts.failures import PromotionRefused
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.ingest.clip_decoding import clip_durations
@@ -243,14 +246,15 @@ def _files(folder: Path) -> dict[str, Path]:
     return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def write_index(folder: str | Path) -> int:
-    """Write ``index.json``: every other file's relative path, byte size and sha256; returns the
-    number of files listed."""
+def write_index(folder: str | Path, clips: int | None = None) -> int:
+    """Write ``index.json``: every other file's relative path, byte size and sha256, and the number
+    of released ``clips`` when given; returns the number of files listed."""
     folder = Path(folder)
     files = [{"path": name, "size": path.stat().st_size, "sha256": sha256_file(path)}
              for name, path in _files(folder).items() if name != INDEX]
     with atomic_writer(str(folder / INDEX)) as handle:
-        handle.write(json.dumps({"files": files}, indent=1).encode())
+        handle.write(json.dumps({"clips": clips, "files": files} if clips is not None else {"files": files},
+                                indent=1).encode())
     return len(files)
 
 
@@ -336,7 +340,8 @@ def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000) -> dict:
         write_parquet(rows, f"{staged}/captions.parquet")
         shards = sorted({r["shard"] for r in rows})
         tars = write_webdataset(rows, {s: layout.audio_tar(s) for s in shards}, f"{staged}/webdataset", clips_per_shard)
-        files = write_index(staged)
+        released = release_rows(rows)
+        files = write_index(staged, clips=len(released))
         problems = round_trip_problems(layout, staged)
         if any(problems.values()):
             raise PromotionRefused(f"the new release failed its round trip; {live} is unchanged: "
@@ -345,16 +350,16 @@ def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000) -> dict:
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     durations = clip_durations(layout.root)
-    lengths = {f: [len(v.split()) for r in rows for v in r[f] if v != "None"] for f in FACETS}
-    domains = Counter(r["domain"] for r in rows)
+    lengths = {f: [len(v.split()) for r in released for v in r[f] if v != "None"] for f in FACETS}
+    domains = Counter(r["domain"] for r in released)
     if log is not None:
-        log.info("release: %d clips, %d QA lines, %d WebDataset shards in %s", len(rows), qa_count, len(tars), live)
+        log.info("release: %d clips, %d QA lines, %d WebDataset shards in %s", len(released), qa_count, len(tars), live)
     return {
-        "folder": str(live), "clips": len(rows), "qa_lines": qa_count, "webdataset_shards": len(tars),
+        "folder": str(live), "clips": len(released), "qa_lines": qa_count, "webdataset_shards": len(tars),
         "indexed_files": files, "lines_per_domain": dict(per_domain),
         "domain_distribution": Markdown(plots.domain_distribution(dict(domains))),
         "duration_histogram": Markdown(
-            plots.duration_histogram([durations[r["key"]] for r in rows if durations.get(r["key"])])),
+            plots.duration_histogram([durations[r["key"]] for r in released if durations.get(r["key"])])),
         "caption_lengths": Markdown(plots.caption_length_histograms(lengths)),
     }
 
@@ -362,12 +367,14 @@ def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000) -> dict:
 def round_trip_problems(layout: DataLayout, folder: str | Path | None = None) -> dict[str, list[str]]:
     """What is wrong with a release (``folder``, default the live one) against its index and the
     curated captions (000 clips are not published): clips ``missing`` from, ``unexpected`` in or
-    ``different`` in the caption files, ``files`` that differ from ``index.json``, and ``tars``
-    whose samples do not round-trip."""
+    ``different`` in the caption files, ``files`` that differ from ``index.json``, ``tars``
+    whose samples do not round-trip, and ``counts``: a Parquet or ``index.json`` clip count that
+    differs from the caption files."""
     folder = Path(folder or layout.release_folder())
     curated = curated_rows(layout)
     rows = {r["key"]: r for r in curated if r["domain"] != SILENT_DOMAIN}
     released = read_release(str(folder))
+    counts = file_counts(folder)
     return {
         "missing": sorted(set(rows) - set(released)),
         "unexpected": sorted(set(released) - set(rows)),
@@ -376,7 +383,39 @@ def round_trip_problems(layout: DataLayout, folder: str | Path | None = None) ->
                             or rows[k]["domain"] != released[k]["domain"]),
         "files": index_problems(folder),
         "tars": tar_problems(folder, {r["key"]: r for r in release_rows(curated)}),
+        "counts": [f"{place} counts {n} clips, the caption files {counts['caption_files']}"
+                   for place, n in counts.items() if n is not None and n != counts["caption_files"]],
     }
+
+
+def file_counts(folder: Path) -> dict[str, int | None]:
+    """Released clips as each file of a release states them (None: missing or unreadable, which
+    :func:`index_problems` and :func:`tar_problems` report)."""
+    def attempt(read):
+        try:
+            return read()
+        except (OSError, ValueError, KeyError, tarfile.TarError, pa.ArrowException):
+            return None
+
+    def samples() -> int:
+        keys: set[str] = set()
+        for path in sorted((folder / "webdataset").glob("*.tar")):
+            with tarfile.open(path) as tar:
+                keys.update(member.name.rpartition(".")[0] for member in tar if member.isfile())
+        return len(keys)
+
+    return {"caption_files": len(read_release(str(folder))),
+            "parquet": attempt(lambda: pq.read_metadata(folder / "captions.parquet").num_rows),
+            "index": attempt(lambda: json.loads((folder / INDEX).read_text("utf-8"))["clips"]),
+            "webdataset": attempt(samples)}
+
+
+def released_keys(layout: DataLayout) -> set[str]:
+    """The clips a release must hold: curated, status ok, domain not ``000``, audio decoded."""
+    clips = storage.read_partitions(layout.root, "clips", ["key", "status"])
+    decoded = set() if clips is None else {k for k, s in zip(clips["key"].to_pylist(), clips["status"].to_pylist())
+                                           if s == STATUS_OK}
+    return {r["key"] for r in release_rows(curated_rows(layout)) if r["key"] in decoded}
 
 
 def describe_problems(problems: Mapping[str, list[str]], shown: int = 20) -> str:

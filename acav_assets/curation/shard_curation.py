@@ -28,10 +28,13 @@ def read_decontamination_list(path: str) -> frozenset[str]:
 
 
 def curate_shard(captions: list[dict], evidence: list[Mapping], embedder: TextEmbedder,
-                 decontamination_list: str = "") -> tuple[pa.Table, pa.Table, dict]:
-    """(kept captions, drops, summary) of one shard, from its captions and evidence rows."""
+                 decontamination_list: str = "", clips: list[Mapping] | None = None) -> tuple[pa.Table, pa.Table, dict]:
+    """(kept captions, drops, summary) of one shard, from its captions and evidence rows; the
+    ``clips`` rows, when given, add each clip's PCM ``checksum`` (exact-duplicate audio)."""
     settings = CurationSettings(decontamination_ids=read_decontamination_list(decontamination_list))
-    kept, dropped = curate(captions, {row["key"]: row for row in evidence}, settings, embedder)
+    checksums = {row["key"]: row.get("checksum") for row in clips or []}
+    by_key = {row["key"]: {**row, "checksum": checksums.get(row["key"], row.get("checksum"))} for row in evidence}
+    kept, dropped = curate(captions, by_key, settings, embedder)
     reasons = Counter(d["reason"] for d in dropped)
     shown = [(d["key"], d["reason"], (d.get("detail") or "").replace("|", "/")) for d in dropped[:50]]
     summary = {

@@ -14,6 +14,7 @@ from acav_assets.defs.metadata import check_result, column_schema, metadata, pro
 from acav_assets.defs.partitions import shard_partitions
 from acav_assets.defs.policies import PER_SHARD, ROLL_UP
 from acav_assets.defs.resources import AcavSettings
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.io import storage
 from acav_assets.ops.promotion import staged
 from acav_assets.quality.suites import QualityReport, check_accounting
@@ -31,7 +32,8 @@ def curated_captions(context: dg.AssetExecutionContext, settings: AcavSettings) 
     captioned = storage.read_table(layout.table("captions", shard))
     rows = captioned.to_pylist()
     evidence = storage.read_table(layout.table("evidence", shard)).to_pylist()
-    kept, drops, summary = curate_shard(rows, evidence, packaged_minilm(), settings.decontamination_list)
+    decoded = storage.read_table(layout.table("clips", shard), CLIPS_SCHEMA).select(["key", "checksum"]).to_pylist()
+    kept, drops, summary = curate_shard(rows, evidence, packaged_minilm(), settings.decontamination_list, clips=decoded)
     storage.write_table(drops, staged(layout.table("curation_drops", shard)))
     promote(kept, layout.table("curated_captions", shard), accounting_report(kept, drops, captioned),
             companions=[layout.table("curation_drops", shard)],

@@ -48,7 +48,9 @@ def dataset_stats(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
         metadata={
             "duckdb": dg.MetadataValue.path(settings.database),
             "models": ", ".join(order),
-            "samples": row["samples"],
+            "decoded_samples": row["samples"],
+            "released_samples": row["released_samples"],
+            "released_hours": row["released_hours"],
             "hours": row["hours"],
             **{name: dg.MetadataValue.md(markdown_table(table, significant(4)).rstrip("\n"))
                for name, table in reports.items()},

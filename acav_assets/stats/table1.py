@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from acav_assets.contracts.layout import DataLayout
+from acav_assets.curation.release import released_keys
 from acav_assets.ingest.clip_decoding import clip_durations
 from acav_assets.io import storage
 from acav_assets.io.markdown import rows_table
@@ -34,13 +35,16 @@ def paper_table_markdown() -> str:
 
 
 def our_captions(layout: DataLayout, dataset_name: str) -> pa.Table:
-    """This dataset's curated captions in the comparison's long layout (one row per caption variant)."""
+    """This dataset's released captions (:func:`released_keys`: curated, decoded, not ``000``) in
+    the comparison's long layout (one row per caption variant), so Table 1 counts the release."""
     tokens = storage.read_partitions(layout.root, "caption_tokens")
     durations = clip_durations(layout.root)
+    released = released_keys(layout)
     rows = [] if tokens is None else [
         {"dataset": dataset_name, "key": r["key"], "facet": r["facet"], "variant": r["variant"],
          "text": r["text"], "duration_s": durations.get(r["key"]), "absent": r["absent"], "domain": r["domain"]}
         for r in tokens.select(["key", "facet", "variant", "text", "absent", "domain"]).to_pylist()
+        if r["key"] in released
     ]
     return pa.Table.from_pylist(rows, schema=CAPTION_SCHEMA)
 

@@ -6,18 +6,25 @@ warehouse is derived data, rebuilt from the Parquet at any time.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
 
 from acav_assets.contracts.domains import STATUS_OK
 from acav_assets.contracts.layout import DataLayout
+from acav_assets.curation.release import file_counts, released_keys
 from acav_assets.evaluation.mecat_scoring import MECAT_SCORES_SCHEMA
 from acav_assets.experts.registry import expert
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.io import storage
-from acav_assets.quality.suites import QualityReport, check_dataset_stats
+from acav_assets.quality.suites import (
+    ExpectationResult,
+    QualityReport,
+    check_dataset_stats,
+)
 from acav_assets.stats import sql_runner
 from acav_assets.stats.table1 import COMPARISON_SCHEMA
 from acav_assets.stats.token_stats import CAPTION_TOKENS_SCHEMA
@@ -67,9 +74,41 @@ def scored_systems(database: str) -> list[dict]:
 
 
 def check_statistics(database: str, layout: DataLayout) -> QualityReport:
-    """The DuckDB statistics agree with a direct count over the clips' Parquet files."""
+    """The DuckDB statistics agree with a direct count over the clips' Parquet files, and its
+    released clips with the curated Parquet and Table 1 (:func:`release_counts`; the release files
+    are checked by the release's own round trip, since they may be built after the statistics)."""
     stats = sql_runner.query(database, "SELECT * FROM dataset_stats")
     statuses = storage.read_partitions(layout.root, "clips", ["status"])
     planned = 0 if statuses is None else statuses.num_rows
     ok = 0 if statuses is None else sum(s == STATUS_OK for s in statuses["status"].to_pylist())
-    return check_dataset_stats(stats, ok, planned)
+    report = check_dataset_stats(stats, ok, planned)
+    names = stats["dataset"].to_pylist()
+    problems = count_problems(release_counts(layout, names[0], database, files=False)) if names else []
+    agree = ExpectationResult("released_clips_agree", "released_samples", not problems,
+                              "; ".join(problems) or "Table 1 and the curated Parquet agree")
+    return dataclasses.replace(report, results=(*report.results, agree))
+
+
+def release_counts(layout: DataLayout, dataset_name: str, database: str | None = None,
+                   files: bool = True) -> dict[str, int | None]:
+    """Released clips as every place states them: ``expected`` (curated captions and clips
+    Parquet), with ``files`` the live release's files, ``table_1`` (``dataset_name``'s row of
+    ``dataset_comparison``) and ``dataset_stats`` (DuckDB ``released_samples``, with ``database``).
+    None where a place does not exist yet; all others should be equal."""
+    counts: dict[str, int | None] = {"expected": len(released_keys(layout))}
+    if files:
+        folder = layout.release_folder()
+        counts.update(file_counts(folder) if folder.exists()
+                      else dict.fromkeys(("caption_files", "parquet", "index", "webdataset")))
+    table = layout.table("dataset_comparison")
+    rows = storage.read_table(table).to_pylist() if storage.exists(table) else []
+    counts["table_1"] = next((r["samples"] for r in rows if r["dataset"] == dataset_name), None)
+    counts["dataset_stats"] = None if database is None else sql_runner.query(
+        database, "SELECT released_samples FROM dataset_stats")["released_samples"].to_pylist()[0]
+    return counts
+
+
+def count_problems(counts: Mapping[str, int | None]) -> list[str]:
+    """Places whose count differs from ``expected`` (places that do not exist are skipped)."""
+    return [f"{place} counts {n} released clips, expected {counts['expected']}"
+            for place, n in counts.items() if n is not None and n != counts["expected"]]

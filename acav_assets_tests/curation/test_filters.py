@@ -20,9 +20,13 @@ from acav_assets.curation.filters import (  # noqa: E402
     curate,
     demo_pairs,
     evidence_text,
+    names_supported_sound,
     packaged_minilm,
     source_id_candidates,
+    supported_names,
+    window_overlap,
 )
+from acav_assets.curation.shard_curation import curate_shard  # noqa: E402
 from acav_assets_tests.reference_data import DEMO_EVIDENCE_ROWS
 
 DATA = DEMO_EVIDENCE_ROWS
@@ -147,33 +151,100 @@ def test_evidence_inconsistent_and_empty_evidence_skipped():
     assert [r["key"] for r in kept] == ["good_0_10", "empty_0_10"]
 
 
-def test_exact_duplicate_case_and_whitespace_insensitive():
-    rows = [row("a_0_10"), row("b_0_10", long="  " + LONG.upper().replace(" ", "   ") + " ")]
-    kept, dropped = run(rows)
-    assert [r["key"] for r in kept] == ["a_0_10"]
-    assert dropped[0]["reason"] == "duplicate" and "a_0_10" in dropped[0]["detail"]
+class Unrelated:
+    """Fake embedder under which no two different texts are similar (one-hot per text)."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 1 << 16), dtype=np.float32)
+        out[np.arange(len(texts)), [zlib.crc32(t.encode()) % (1 << 16) for t in texts]] = 1.0
+        return out
 
 
-def test_near_duplicate_paraphrase_vs_different_caption():
+CAMERA = {"tagging": {"top_labels": [
+    {"mid": "/m/07bjf", "label": "Single-lens reflex camera", "score": 0.41},
+    {"mid": "/m/09x0r", "label": "Speech", "score": 0.35},
+    {"mid": "/t/dd00125", "label": "Inside, small room", "score": 0.3},
+    {"mid": "/m/0l7xg", "label": "Gears", "score": 0.05}]},
+    "sound_events": {"labels": ["Clicking"]},
+    "speech": {"transcript": "so what we are going to do now is adjust the aperture and then take a few test shots"}}
+
+
+def test_supported_names_add_alternatives_and_ontology_ancestors_but_no_roots_or_scenes():
+    names = supported_names(CAMERA)
+    assert {("camera",), ("single", "len", "reflex", "camera"), ("mechanism",), ("speech",), ("human", "voice"),
+            ("clicking",)} <= names
+    assert ("gear",) not in names                                   # tag score below 0.1
+    assert not {("inside",), ("small", "room"), ("sound", "of", "thing"), ("human", "sound")} & names
+    assert ("tweet",) in supported_names({"sound_events": {"labels": ["Chirp, tweet"]}})
+    assert names_supported_sound("Cameras click.", names) == "camera"
+    assert names_supported_sound("A quiet small room.", names) is None
+
+
+def test_caption_naming_a_sound_the_evidence_found_is_not_evidence_inconsistent():
+    rows = [row("cam_0_10", long="camera sounds"), row("bird_0_10", long="Birds sing in a small room")]
+    kept, dropped = curate(rows, {"cam_0_10": CAMERA, "bird_0_10": CAMERA}, CurationSettings(), Unrelated())
+    assert [r["key"] for r in kept] == ["cam_0_10"] and reasons(dropped) == {"bird_0_10": "evidence_inconsistent"}
+
+
+def window(source: str, start: float, end: float, checksum: str | None = None, **more) -> dict:
+    """Evidence of a clip: its source and window, and the PCM checksum when known."""
+    return {"source_id": source, "start_s": start, "end_s": end, "duration_s": end - start, "checksum": checksum, **more}
+
+
+SILENT = "Silence throughout the recording, with no speech, music or other sounds."
+
+
+def silent_row(key: str) -> dict:
+    return row(key, long=SILENT, domain="000", speech=["None"] * 3, music=["None"] * 3, sound=["None"] * 3)
+
+
+def test_distinct_silent_clips_with_one_template_caption_are_all_kept():
+    keys = ["silence_0_10", "room_tone_0_8", "field_0_10", "field_20_30"]
+    evidence = {"silence_0_10": window("silence", 0, 10, "aa"), "room_tone_0_8": window("room_tone", 0, 8, "bb"),
+                "field_0_10": window("field", 0, 10, "cc"), "field_20_30": window("field", 20, 30, "dd")}
+    kept, dropped = run([silent_row(k) for k in keys], evidence)
+    assert dropped == [] and [r["key"] for r in kept] == keys
+
+
+def test_same_audio_checksum_is_a_duplicate_naming_the_kept_clip():
+    evidence = {"a_0_10": window("a", 0, 10, "f00d"), "b_5_15": window("b", 5, 15, "f00d"),
+                "c_0_10": window("c", 0, 10, "beef")}
+    rows = [row("a_0_10"), row("b_5_15", long="An entirely different caption of a piano"), row("c_0_10")]
+    kept, dropped = run(rows, evidence)
+    assert [r["key"] for r in kept] == ["a_0_10", "c_0_10"]
+    assert reasons(dropped) == {"b_5_15": "duplicate"} and "a_0_10" in dropped[0]["detail"]
+
+
+def test_near_duplicate_needs_similar_captions_of_overlapping_windows():
     paraphrase = LONG.replace("quiet", "calm")              # one word of 16 changed
     different = "An orchestra plays a slow waltz in a large concert hall with applause at the end"
-    rows = [row("a_0_10"), row("b_0_10", long=paraphrase), row("c_0_10", long=different)]
-    kept, dropped = run(rows, near_duplicate_similarity=0.9)
-    assert [r["key"] for r in kept] == ["a_0_10", "c_0_10"]
-    assert reasons(dropped) == {"b_0_10": "near_duplicate"}
+    evidence = {"a_0_10": window("a", 0, 10), "a_2_12": window("a", 2, 12), "a_3_13": window("a", 3, 13),
+                "a_4_14": window("a", 4, 14), "a_10_20": window("a", 10, 20), "b_0_10": window("b", 0, 10)}
+    rows = [row("a_0_10"), row("a_2_12", long=paraphrase), row("a_3_13", long="  " + LONG.upper() + " "),
+            row("a_4_14", long=different), row("a_10_20", long=LONG), row("b_0_10", long=LONG)]
+    kept, dropped = run(rows, evidence, near_duplicate_similarity=0.9)
+    # a_10_20 does not overlap a_0_10 (and a_2_12, which it overlaps by 20 %, was dropped)
+    assert [r["key"] for r in kept] == ["a_0_10", "a_4_14", "a_10_20", "b_0_10"]
+    assert reasons(dropped) == {"a_2_12": "near_duplicate", "a_3_13": "near_duplicate"}
+    assert all("a_0_10" in d["detail"] for d in dropped)
+    assert run(rows[:2], evidence, near_duplicate_similarity=0.9, min_window_overlap=0.9)[1] == []
 
 
-def test_near_duplicates_across_blocks(monkeypatch):
-    import acav_assets.curation.filters as curation
+def test_window_overlap():
+    assert window_overlap(window("s", 0, 10), window("s", 5, 25)) == 0.5
+    assert window_overlap(window("s", 0, 10), window("t", 0, 10)) == 0.0
+    assert window_overlap({"source_id": "s", "start_s": 0.0, "end_s": None, "duration_s": 4.0}, window("s", 2, 4)) == 1.0
+    assert window_overlap({}, {}) == 0.0
 
-    monkeypatch.setattr(curation, "_BLOCK", 2)
-    texts = [f"clip number {w} with unique words {w}x {w}y {w}z" for w in ("alpha", "beta", "gamma")]
-    rows = [row(f"k{i}_0_10", long=t) for i, t in enumerate(texts)]
-    rows.append(row("dup_0_10", long=texts[0] + " again"))   # copy of the first, in a later block
-    rows.append(row("dup2_0_10", long=texts[2] + " again"))  # copy of a clip kept in the same block
-    kept, dropped = run(rows, near_duplicate_similarity=0.9)
-    assert [r["key"] for r in kept] == ["k0_0_10", "k1_0_10", "k2_0_10"]
-    assert reasons(dropped) == {"dup_0_10": "near_duplicate", "dup2_0_10": "near_duplicate"}
+
+def test_curate_shard_takes_checksums_from_the_clips_table():
+    evidence = [{"key": k, **window(k, 0, 10)} for k in ("a_0_10", "b_0_10")]
+    clips = [{"key": "a_0_10", "checksum": "same"}, {"key": "b_0_10", "checksum": "same"}]
+    kept, drops, summary = curate_shard([row("a_0_10"), row("b_0_10", long="Rain on a roof")], evidence, FAKE,
+                                        clips=clips)
+    assert kept["key"].to_pylist() == ["a_0_10"] and drops["reason"].to_pylist() == ["duplicate"]
+    assert summary["drop_reasons"] == {"duplicate": 1}
+    assert curate_shard([row("a_0_10"), row("b_0_10", long="Rain on a roof")], evidence, FAKE)[0].num_rows == 2
 
 
 def test_dropped_clips_do_not_shadow_later_ones():
@@ -193,6 +264,7 @@ def test_reason_order_first_applicable_wins():
     assert run([row(domain="S0A")], evidence, min_consistency=0.2)[1][0]["reason"] == "domain_inconsistent"
     # evidence check comes before the duplicate check
     rows = [row("a_0_10"), row("vid_0_10")]
+    evidence = {"a_0_10": window("a", 0, 10, "same"), "vid_0_10": window("vid", 0, 10, "same", **evidence["vid_0_10"])}
     assert reasons(run(rows, evidence, min_consistency=0.2)[1]) == {"vid_0_10": "evidence_inconsistent"}
     # one reason per dropped clip
     rows = [row(f"k{i}_0_10", status="failed") for i in range(3)]
@@ -242,6 +314,15 @@ def test_packaged_minilm_offline_and_default_keeps_demo_pairs():
     pairs = demo_pairs(json.loads(DATA.read_text()))
     caps, evs = embedder.encode([c for c, _ in pairs]), embedder.encode([e for _, e in pairs])
     assert ((caps * evs).sum(axis=1) >= CurationSettings().min_consistency).all()
+
+
+def test_camera_caption_below_the_similarity_floor_is_kept_with_minilm():
+    caption = "A man speaks in English while camera sounds are heard. Quiet indoor recording."
+    embedder = packaged_minilm()
+    vectors = embedder.encode([caption, evidence_text(CAMERA)])
+    assert float(vectors[0] @ vectors[1]) < CurationSettings().min_consistency  # the review's false drop
+    r = row("cam_0_10", long=caption, domain="S0A", speech=["A man speaks", "Male speech", "Talking"])
+    assert curate([r], {"cam_0_10": CAMERA}, CurationSettings(), embedder) == ([r], [])
 
 
 def test_missing_package_gives_clear_error(monkeypatch):

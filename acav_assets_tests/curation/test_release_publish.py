@@ -57,8 +57,8 @@ def test_a_corrupt_staged_release_leaves_the_live_one_untouched(layout, monkeypa
     curate(layout, 12)
     write_index = release.write_index
 
-    def corrupting(folder):  # a tar changed after indexing, as a faulty disk or writer would
-        count = write_index(folder)
+    def corrupting(folder, **kwargs):  # a tar changed after indexing, as a faulty disk or writer would
+        count = write_index(folder, **kwargs)
         with open(f"{folder}/webdataset/train-000000.tar", "r+b") as handle:
             handle.seek(600)
             handle.write(b"\xff" * 64)

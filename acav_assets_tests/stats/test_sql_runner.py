@@ -62,27 +62,34 @@ def test_a_failing_model_leaves_the_previous_build(tmp_path):
 
 
 def test_unique_tokens_and_facet_statistics(tmp_path):
-
     root = str(tmp_path / "data")
-    storage.write_table(clip_rows("s0", ["ok"]), DataLayout(root).table("clips", "s0"))
+    storage.write_table(clip_rows("s0", ["ok", "ok", "ok", "error"]), DataLayout(root).table("clips", "s0"))
+    k1, k2, silent, undecoded = (f"s0_{i}_0_10" for i in range(4))
     rows = [
-        {"key": "k1", "shard": "s0", "facet": "long", "variant": 0, "text": "a dog", "absent": False, "words": 2,
-         "token_ids": [1, 2]},
-        {"key": "k1", "shard": "s0", "facet": "long", "variant": 1, "text": "a dog barks", "absent": False,
-         "words": 3, "token_ids": [1, 2, 3]},
-        {"key": "k1", "shard": "s0", "facet": "speech", "variant": 0, "text": "None", "absent": True, "words": 1,
-         "token_ids": [99]},
-        {"key": "k2", "shard": "s0", "facet": "short", "variant": 0, "text": "rain", "absent": False, "words": 1,
-         "token_ids": [7]},
+        {"key": k1, "shard": "s0", "facet": "long", "variant": 0, "text": "a dog", "absent": False, "words": 2,
+         "token_ids": [1, 2], "domain": "00A"},
+        {"key": k1, "shard": "s0", "facet": "long", "variant": 1, "text": "a dog barks", "absent": False,
+         "words": 3, "token_ids": [1, 2, 3], "domain": "00A"},
+        {"key": k1, "shard": "s0", "facet": "speech", "variant": 0, "text": "None", "absent": True, "words": 1,
+         "token_ids": [99], "domain": "00A"},
+        {"key": k2, "shard": "s0", "facet": "short", "variant": 0, "text": "rain", "absent": False, "words": 1,
+         "token_ids": [7], "domain": "S0A"},
+        {"key": silent, "shard": "s0", "facet": "long", "variant": 0, "text": "Silence", "absent": False, "words": 1,
+         "token_ids": [50], "domain": "000"},
+        {"key": undecoded, "shard": "s0", "facet": "long", "variant": 0, "text": "wind", "absent": False,
+         "words": 1, "token_ids": [51], "domain": "00A"},
     ]
     storage.write_table(pa.Table.from_pylist(rows, schema=CAPTION_TOKENS_SCHEMA),
                         DataLayout(root).table("caption_tokens", "s0"))
     database = str(tmp_path / "warehouse.duckdb")
     sql_runner.build(SQL_MODELS_DIR, database, sources(DataLayout(root)), {"dataset_name": "test"})
     stats = sql_runner.query(database, "SELECT * FROM dataset_stats").to_pylist()[0]
-    assert (stats["captioned_samples"], stats["captions"], stats["unique_tokens"]) == (2, 3, 4)  # 99 is absent
+    assert stats["captioned_samples"] == 4
+    # released: curated, decoded, not 000; captions and tokens count the released clips (99 is absent)
+    assert (stats["released_samples"], stats["captions"], stats["unique_tokens"]) == (2, 3, 4)
+    assert stats["released_hours"] == pytest.approx(20 / 3600)
     facets = {r["facet"]: r for r in sql_runner.query(database, "SELECT * FROM caption_stats").to_pylist()}
-    assert facets["long"]["unique_tokens"] == 3 and facets["long"]["mean_words"] == 2.5 and "speech" not in facets
+    assert facets["long"]["unique_tokens"] == 5 and facets["long"]["mean_words"] == 1.75 and "speech" not in facets
 
 
 def test_a_reader_in_another_process_never_blocks_a_rebuild(tmp_path):

@@ -1,6 +1,7 @@
 -- materialized: table
--- The dataset's row of Table 1 (hours, samples) plus decode and acoustics summaries.
--- domains: clips per routed domain; captioned_* and unique_tokens: the curated captions (Qwen3).
+-- Decoded clips (samples, hours), decode and acoustics summaries, and the release's Table 1 row.
+-- domains: decoded clips per routed domain; captioned_samples: curated clips (000 included);
+-- released_*, captions and unique_tokens (Qwen3): the released clips, as Table 1 and the release count them.
 SELECT '{{ var('dataset_name') }}' AS dataset,
        count(*) FILTER (WHERE c.status = 'ok') AS samples,
        coalesce(sum(c.duration_s) FILTER (WHERE c.status = 'ok'), 0) / 3600.0 AS hours,
@@ -13,7 +14,11 @@ SELECT '{{ var('dataset_name') }}' AS dataset,
        (SELECT median(snr_db) FROM {{ ref('acoustics') }} WHERE status = 'ok') AS median_snr_db,
        (SELECT string_agg(domain || '=' || clips, ' ' ORDER BY domain) FROM {{ ref('domain_stats') }}) AS domains,
        (SELECT count(DISTINCT key) FROM {{ ref('caption_tokens') }}) AS captioned_samples,
-       (SELECT count(*) FROM {{ ref('caption_tokens') }} WHERE NOT absent) AS captions,
+       (SELECT count(*) FROM {{ ref('released_clips') }}) AS released_samples,
+       (SELECT coalesce(sum(duration_s), 0) / 3600.0 FROM {{ ref('released_clips') }}) AS released_hours,
+       (SELECT count(*) FROM {{ ref('caption_tokens') }}
+        WHERE NOT absent AND key IN (SELECT key FROM {{ ref('released_clips') }})) AS captions,
        (SELECT count(DISTINCT token_id) FROM (SELECT unnest(token_ids) AS token_id FROM {{ ref('caption_tokens') }}
-                                              WHERE NOT absent)) AS unique_tokens
+                                              WHERE NOT absent AND key IN (SELECT key FROM {{ ref('released_clips') }})))
+           AS unique_tokens
 FROM {{ ref('clips') }} AS c
