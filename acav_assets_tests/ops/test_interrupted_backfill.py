@@ -46,13 +46,14 @@ def test_killed_backfill_resumes_without_recomputing(tmp_path, bad_corpus):
     assert "6 clips in 3 shards" in registered.stdout
 
     # Every reply takes 2 s; the run is killed as soon as the first clip of the second shard is
-    # answered, while its second clip is waiting.
+    # answered and cached (the server's count runs ahead of the client's cache), while its second
+    # clip is waiting.
     with OpenAIStub(latency_s=2.0) as first_endpoint:
         backfill = subprocess.Popen([sys.executable, "-m", "acav_assets.cli", "materialize"],
                                     env=dict(env, OPENAI_BASE_URL=first_endpoint.base_url), stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)
         try:
-            while first_endpoint.answered < 3 and backfill.poll() is None:
+            while cached_replies(data) < 3 and backfill.poll() is None:
                 time.sleep(0.05)
         finally:
             os.killpg(backfill.pid, signal.SIGKILL)
