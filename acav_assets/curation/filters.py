@@ -63,6 +63,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from acav_assets.captions.offline_synthesiser.facts import speech_transcript_issue
 from acav_assets.captions.schema import ABSENT, CONTENT_FACETS, DOMAIN_RE
 from acav_assets.experts.tagging.audioset_ontology import (
     CHANNEL_ENVIRONMENT_BACKGROUND,
@@ -148,7 +149,8 @@ def _labels(items: Any, minimum: float = 0.0) -> list[str]:
 def evidence_text(evidence: Mapping[str, Any]) -> str:
     """Tag labels (score >= 0.1), sound-event labels, music labels and the transcript as one text.
 
-    The transcript is cut to 30 words / 200 characters so that it does not swamp the labels.
+    The transcript counts only where a caption could quote it (``speech_transcript_issue`` is None:
+    not a hallucination, a loop or unconfident); it is cut to 30 words / 200 characters so that it does not swamp the labels.
     """
     tagging = evidence.get("tagging") or {}
     sound = evidence.get("sound_events") or {}
@@ -165,7 +167,7 @@ def evidence_text(evidence: Mapping[str, Any]) -> str:
             unique.append(label.strip())
     parts = [", ".join(unique)] if unique else []
     transcript = " ".join(str(speech.get("transcript") or "").split()[:TRANSCRIPT_MAX_WORDS])[:TRANSCRIPT_MAX_CHARS]
-    if transcript:
+    if transcript and speech_transcript_issue(speech) is None:  # as the captions: only what could be quoted
         parts.append(f'"{transcript}"')
     return ". ".join(parts)
 

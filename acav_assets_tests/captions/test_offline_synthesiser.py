@@ -366,8 +366,10 @@ def test_failed_experts_leave_no_invented_detail() -> None:
 
 def test_music_and_sound_facts_come_from_their_experts() -> None:
     music = synthesize_caption(SYNTHETIC["music-only"])
-    assert "pop music" in music.facets["music"][0].lower() and "G major" in music.facets["music"][0]
-    assert "122 BPM" in music.facets["music"][0] and "guitar" in music.facets["music"][0]
+    assert "pop" in music.facets["music"][0].lower() and "G major" in music.facets["music"][0]
+    # tempo in words, as MECAT mostly says it; the number stays in its column
+    assert "upbeat tempo" in music.facets["music"][0] and "122" not in music.facets["music"][0]
+    assert "guitar" in music.facets["music"][0]
     assert '"hold me closer tonight' in music.facets["music"][0]
     rain = synthesize_caption(SYNTHETIC["sound-only"])
     assert rain.facets["sound"][0].lower().startswith("rain throughout")

@@ -166,7 +166,8 @@ CAMERA = {"tagging": {"top_labels": [
     {"mid": "/t/dd00125", "label": "Inside, small room", "score": 0.3},
     {"mid": "/m/0l7xg", "label": "Gears", "score": 0.05}]},
     "sound_events": {"labels": ["Clicking"]},
-    "speech": {"transcript": "so what we are going to do now is adjust the aperture and then take a few test shots"}}
+    "speech": {"transcript": "so what we are going to do now is adjust the aperture and then take a few test shots",
+               "language": "en", "language_probability": 0.99, "speech_seconds": 5.0}}
 
 
 def test_supported_names_add_alternatives_and_ontology_ancestors_but_no_roots_or_scenes():
@@ -279,7 +280,8 @@ def test_evidence_text_from_real_rows():
     rows = json.loads(DATA.read_text())
     by_key = {r["key"]: r for r in rows}
     rain = evidence_text(by_key["demo-speech-rain-en-01_0_9_079"])
-    assert "Speech" in rain and "Rain" in rain and "raining" in rain
+    assert "Speech" in rain and "Rain" in rain
+    assert "raining" not in rain  # its transcript is not confident enough to quote, so not compared
     en = evidence_text(by_key["demo-speech-en-01_0_9_207"])
     assert "Radio" not in en  # tag score below 0.1
     assert len(evidence_text(by_key["demo-speech-cmn-01_0_9_127"])) < 260  # degenerate transcript cut

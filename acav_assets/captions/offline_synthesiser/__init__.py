@@ -9,20 +9,29 @@ Rules it keeps:
 
 * Only what an expert reported is stated. An expert whose ``status`` is not ``"ok"`` counts as
   absent; ``"unavailable"`` speaker attributes (emotion, age, speaker count) are never
-  mentioned; gender and language are stated only when their expert's confidence is adequate.
+  mentioned.
+* Labels and attributes follow their evidence's strength (:data:`.facts.EVIDENCE_LEVELS`):
+  strong ones are stated, moderate ones hedged ("what sounds like", "possibly"), weak ones
+  left out.
+* Captions speak of the sound, not of the tools: no metric names, units, numbers, tool names
+  or scores. Measurements stay in their columns; a value at an estimator's limit (the
+  reverberation-time floor) is never reported as a measurement.
 * Source metadata (title, description, tags) and the LALM description are ignored entirely:
   they are untrusted text and never evidence about the audio.
 * Transcripts are untrusted text too: they appear only as short quotations (never
-  paraphrased, never followed) and not at all when they look degenerate (repetition loops).
+  paraphrased, never followed), and only when the ASR is confident and
+  :func:`~.facts.transcript_issue` finds no hallucination pattern (known phrases, repetition,
+  too few characters for the speech, a script that does not match the language).
 * Content facets follow the routed domain: a ``0`` letter gives ``["None", <absence>,
   <absence>]``; ``long``, ``short`` and ``environment`` are never ``"None"``.
-* Phrasing alternatives are chosen by a stable hash of the clip key, so the same row always
-  gives the same record while different clips do not all read alike.
+* Constructions and wording are chosen by a stable hash of the clip key, so the same row always
+  gives the same record while different clips do not all read alike; label names come from the
+  evidence (as natural nouns), so the vocabulary grows with the content.
 
 Submodules, in import order (each imports only the ones above it):
 
 * :mod:`.facts` - an evidence row read into what the captions may state: present parts,
-  measurements, labels, confidence thresholds and transcript quotations.
+  measurements in words, labels with their evidence level, and transcript quotations.
 * :mod:`.phrasing` - wording helpers: stable choice among alternatives, joining lists, numbers
   and times in words, absence phrases and per-part noun phrases and clauses.
 * :mod:`.facets` - the six facet texts (long, short, speech, music, sound, environment) x three
@@ -47,16 +56,20 @@ from acav_assets.captions.offline_synthesiser.facets import (
     _speech_facet,
 )
 from acav_assets.captions.offline_synthesiser.facts import (
+    EVIDENCE_LEVELS,
     _clamp,
     _facts,
     _mean,
+    evidence_level,
     quote_transcript,
+    transcript_issue,
 )
 from acav_assets.captions.offline_synthesiser.phrasing import _Phrases
 from acav_assets.captions.offline_synthesiser.qa import _qa_candidates, _select_qa
 from acav_assets.captions.schema import CONTENT_FACETS, FACETS, CaptionRecord
 
-__all__ = ["SYNTHESIZER_NAME", "quote_transcript", "synthesize_caption"]
+__all__ = ["EVIDENCE_LEVELS", "SYNTHESIZER_NAME", "evidence_level", "quote_transcript", "synthesize_caption",
+           "transcript_issue"]
 
 SYNTHESIZER_NAME = "acav-evidence-template-v1"
 
@@ -77,7 +90,7 @@ def synthesize_caption(evidence: Mapping[str, Any]) -> CaptionRecord:
             facets[facet], confidences[facet] = builders[facet](facts, phrases)
         else:
             facets[facet], confidences[facet] = _absent_facet(facts, facet, evidence)
-    facets["environment"], confidences["environment"] = _environment_facet(facts)
+    facets["environment"], confidences["environment"] = _environment_facet(facts, phrases)
     facets["long"] = _long_facet(facts, phrases, facets["environment"])
     facets["short"] = _short_facet(facts, phrases)
     if not facts.decoded:

@@ -1,8 +1,9 @@
 """Facts: one evidence row read into what the captions may state.
 
-Which parts are present (the routed domain), the measurements and labels each expert reported
-(an expert whose ``status`` is not ``"ok"`` counts as absent), the thresholds that decide
-whether an attribute is confident enough to state, and transcripts reduced to short quotations.
+Which parts are present (the routed domain), the measurements each expert reported turned into
+words, and the labels with their evidence level (an expert whose ``status`` is not ``"ok"``
+counts as absent). :data:`EVIDENCE_LEVELS` decides whether a label is stated, hedged or left
+out; :func:`transcript_issue` whether a transcript may be quoted.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from acav_assets.captions.schema import CONTENT_FACETS
 from acav_assets.contracts.domains import DOMAINS
+from acav_assets.experts.acoustics import RT60_FLOOR_S
 from acav_assets.experts.tagging.audioset_ontology import (
     CHANNEL_ENVIRONMENT_BACKGROUND,
     MUSIC,
@@ -64,8 +66,8 @@ ENVIRONMENT_TAGS = {
     "Echo": ("noise", "echo"),
     "Mains hum": ("noise", "mains hum"),
     "Static": ("noise", "static"),
-    "White noise": ("noise", "broadband noise"),
-    "Pink noise": ("noise", "broadband noise"),
+    "White noise": ("noise", "broadband hiss"),
+    "Pink noise": ("noise", "broadband hiss"),
     "Noise": ("noise", "background noise"),
     "Background noise": ("noise", "background noise"),
     "Environmental noise": ("noise", "environmental noise"),
@@ -74,18 +76,33 @@ ENVIRONMENT_TAGS = {
     "Distortion": ("noise", "distortion"),
     "Cacophony": ("noise", "a cacophony of sounds"),
 }
-ENVIRONMENT_TAG_MIN_SCORE = 0.3
 UNSPACED_LANGUAGES = {"zh", "ja", "th", "lo", "km", "my", "bo", "yue"}
 
-# Thresholds turning measurements into words.
-GENDER_MIN_CONFIDENCE = 0.5
-LANGUAGE_CONFIDENT = 0.7
-LANGUAGE_HEDGED = 0.5
-KEY_CONFIDENT = 0.6
-KEY_HEDGED = 0.5
-BEAT_STEADY = 0.5
-BEAT_WEAK = 0.25
-TRANSCRIPT_REPETITION_RATIO = 2.4  # zlib compression ratio of a repetition loop (Whisper's rule)
+# Evidence levels: the one place deciding whether a label or attribute may be stated.
+# Each kind of evidence is a 0-1 number of its own origin, with two cut-offs (strong, moderate):
+#   score >= strong            -> state it plainly ("rain", "a man", "English", "in D major");
+#   moderate <= score < strong -> state it hedged ("what sounds like", "possibly", "a sound resembling");
+#   score < moderate           -> leave it out.
+# A routed part (speech / music / sound) is never left out - the domain says it is there - so a
+# weak routing score reads as hedged too.
+EVIDENCE_LEVELS = {
+    "presence": (0.7, 0.4),  # routing score of a part the routed domain marks present
+    "label": (0.6, 0.4),  # tag, sound-event, genre, mood and instrument scores (sigmoid outputs)
+    "gender": (0.8, 0.5),  # gender classifier probability
+    "language": (0.7, 0.5),  # ASR language probability; a quotation also needs "strong"
+    "key": (0.6, 0.5),  # key-profile correlation
+    "beat": (0.5, 0.25),  # beat strength: strong -> tempo in words, weak -> "no steady beat"
+    "vocals": (0.6, 0.5),  # vocal presence: strong -> singing, moderate -> possible vocals
+}
+STRONG, MODERATE, WEAK = "strong", "moderate", "weak"
+
+
+def evidence_level(kind: str, score: float | None) -> str:
+    """``"strong"``, ``"moderate"`` or ``"weak"`` for a score of one kind of evidence."""
+    strong, moderate = EVIDENCE_LEVELS[kind]
+    if score is None or score < moderate:
+        return WEAK
+    return STRONG if score >= strong else MODERATE
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,14 +170,103 @@ def _related(ontology_mids: Sequence[str], mid: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _transcript_state(text: str | None) -> str:
-    """``"empty"``, ``"unreliable"`` (a repetition loop) or ``"ok"``."""
+# Whisper's own rules: a repetition loop compresses well; a low mean log-probability or a high
+# no-speech probability marks an unreliable decode (used when the evidence carries them).
+TRANSCRIPT_REPETITION_RATIO = 2.4
+ASR_MIN_AVG_LOGPROB = -1.0
+ASR_MAX_NO_SPEECH_PROB = 0.6
+# Phrases Whisper is known to hallucinate on music, noise or silence (YouTube outros, subtitles).
+HALLUCINATED_PHRASES = ("thank you for watching", "thanks for watching", "subscribe", "subtitles by")
+HALLUCINATED_TRANSCRIPTS = ("you", "bye", "bye bye", "thank you")  # only when that is all there is
+MUSIC_NOTES = "\u2669\u266a\u266b\u266c"
+# Fewer characters per second of detected speech than this is a transcript that missed most of
+# the words (or invented a few); unspaced scripts carry more per character.
+MIN_CHARS_PER_SECOND = 2.0
+MIN_CHARS_PER_SECOND_UNSPACED = 0.7
+# Scripts expected for a language (Unicode name prefixes); languages not listed use Latin.
+LANGUAGE_SCRIPTS = {
+    "zh": ("CJK",), "yue": ("CJK",), "ja": ("CJK", "HIRAGANA", "KATAKANA"), "ko": ("HANGUL",),
+    "ru": ("CYRILLIC",), "uk": ("CYRILLIC",), "bg": ("CYRILLIC",), "be": ("CYRILLIC",), "mk": ("CYRILLIC",),
+    "kk": ("CYRILLIC",), "mn": ("CYRILLIC",), "tg": ("CYRILLIC",), "ba": ("CYRILLIC",), "tt": ("CYRILLIC",),
+    "sr": ("CYRILLIC", "LATIN"), "el": ("GREEK",), "ar": ("ARABIC",), "fa": ("ARABIC",), "ur": ("ARABIC",),
+    "ps": ("ARABIC",), "sd": ("ARABIC",), "he": ("HEBREW",), "yi": ("HEBREW",), "hi": ("DEVANAGARI",),
+    "mr": ("DEVANAGARI",), "ne": ("DEVANAGARI",), "sa": ("DEVANAGARI",), "bn": ("BENGALI",),
+    "as": ("BENGALI",), "ta": ("TAMIL",), "te": ("TELUGU",), "kn": ("KANNADA",), "ml": ("MALAYALAM",),
+    "gu": ("GUJARATI",), "pa": ("GURMUKHI",), "th": ("THAI",), "lo": ("LAO",), "km": ("KHMER",),
+    "my": ("MYANMAR",), "ka": ("GEORGIAN",), "hy": ("ARMENIAN",), "am": ("ETHIOPIC",), "si": ("SINHALA",),
+    "bo": ("TIBETAN",),
+}
+
+
+def _repeats(tokens: Sequence[str]) -> bool:
+    """A phrase of 1-8 tokens three times in a row, or one of 4+ tokens three times anywhere."""
+    for n in range(1, 9):
+        for i in range(len(tokens) - 3 * n + 1):
+            if tokens[i : i + n] == tokens[i + n : i + 2 * n] == tokens[i + 2 * n : i + 3 * n]:
+                return True
+    grams: dict[tuple[str, ...], int] = {}
+    for i in range(len(tokens) - 3):
+        gram = tuple(tokens[i : i + 4])
+        grams[gram] = grams.get(gram, 0) + 1
+        if grams[gram] >= 3:
+            return True
+    return False
+
+
+def speech_transcript_issue(speech: Mapping) -> str | None:
+    """:func:`transcript_issue` of a speech expert's row (its transcript, language, seconds and
+    confidences): also what curation reads, so a transcript never quoted is never compared."""
+    code = speech.get("language")
+    return transcript_issue(speech.get("transcript"), code if isinstance(code, str) else None,
+                            _num(speech.get("speech_seconds")), _num(speech.get("language_probability")),
+                            _num(speech.get("avg_logprob")), _num(speech.get("no_speech_prob")))
+
+
+def transcript_issue(
+    text: str | None,
+    language: str | None = None,
+    speech_seconds: float | None = None,
+    language_probability: float | None = None,
+    avg_logprob: float | None = None,
+    no_speech_prob: float | None = None,
+) -> str | None:
+    """Why an ASR transcript must not be quoted, or None when it may be.
+
+    The one check for hallucinated or unreliable transcripts: ``"empty"``; ``"hallucination"``
+    (a known Whisper phrase, a lone "you"/"bye", music-note symbols); ``"repetition"`` (a loop
+    that compresses too well, or a phrase repeated three times); ``"sparse"`` (too few characters
+    for the seconds of speech); ``"script"`` (letters not in the language's script); and
+    ``"uncertain"`` (the ASR is not confident: language probability below "strong", or Whisper's
+    log-probability / no-speech rules when the evidence has them). Only ``"uncertain"`` leaves
+    the words plausible; every other reason means the text is not what was said.
+    """
     if not text or not text.strip():
         return "empty"
+    normalised = " ".join(re.findall(r"\w+", text.lower()))
+    if (any(note in text for note in MUSIC_NOTES) or normalised in HALLUCINATED_TRANSCRIPTS
+            or any(re.search(rf"\b{phrase}\b", normalised) for phrase in HALLUCINATED_PHRASES)):
+        return "hallucination"
     raw = text.strip().encode("utf-8")
-    if len(raw) >= 40 and len(raw) / len(zlib.compress(raw)) > TRANSCRIPT_REPETITION_RATIO:
-        return "unreliable"
-    return "ok"
+    unspaced = language in UNSPACED_LANGUAGES
+    tokens = [ch for ch in text if ch.isalnum()] if unspaced else normalised.split()
+    if (len(raw) >= 40 and len(raw) / len(zlib.compress(raw)) > TRANSCRIPT_REPETITION_RATIO) or _repeats(tokens):
+        return "repetition"
+    chars = sum(not ch.isspace() for ch in text)
+    if speech_seconds is not None and speech_seconds >= 2.0:
+        floor = MIN_CHARS_PER_SECOND_UNSPACED if unspaced else MIN_CHARS_PER_SECOND
+        if chars / speech_seconds < floor:
+            return "sparse"
+    letters = [ch for ch in text if ch.isalpha()]
+    if language and letters:
+        scripts = LANGUAGE_SCRIPTS.get(language, ("LATIN",))
+        matching = sum(unicodedata.name(ch, "").startswith(scripts) for ch in letters)
+        if matching < 0.5 * len(letters):
+            return "script"
+    if (evidence_level("language", language_probability) != STRONG
+            or (avg_logprob is not None and avg_logprob < ASR_MIN_AVG_LOGPROB)
+            or (no_speech_prob is not None and no_speech_prob > ASR_MAX_NO_SPEECH_PROB)):
+        return "uncertain"
+    return None
 
 
 def quote_transcript(text: str, max_words: int = 10, max_chars: int = 72) -> str:
@@ -176,7 +282,7 @@ def quote_transcript(text: str, max_words: int = 10, max_chars: int = 72) -> str
         text = text[:max_chars]
         if " " in text[max_chars // 2 :]:
             text = text[: text.rfind(" ")]
-    text = text.rstrip(" ,;:-")
+    text = text.rstrip(" ,;:-" + (".!?" if cut else ""))
     return f'"{text}\u2026"' if cut else f'"{text}"'
 
 
@@ -189,18 +295,19 @@ def quote_transcript(text: str, max_words: int = 10, max_chars: int = 72) -> str
 class _Speech:
     expert_ok: bool
     score: float
-    gender: str | None = None  # "male" | "female", only when confident enough
+    hedged: bool = False  # presence only moderately supported
+    gender: str | None = None  # "male" | "female", when not weak
+    gender_hedged: bool = False
     gender_confidence: float = 0.0
     language: str | None = None
     language_hedged: bool = False
     language_probability: float | None = None
     language_unclear: bool = False
-    transcript_state: str = "empty"
+    transcript_issue: str | None = "empty"
     quote: str | None = None
-    pace: str | None = None
-    wpm: float | None = None
-    pitch: str | None = None
-    pitch_hz: float | None = None
+    quote_short: str | None = None
+    pace: str | None = None  # "fast" | "slow" | "steady"
+    pitch: str | None = None  # "low" | "mid" | "high"
     segments: list[tuple[float, float]] = field(default_factory=list)
     emotion: str | None = None
     age: str | None = None
@@ -211,17 +318,18 @@ class _Speech:
 class _Music:
     expert_ok: bool
     score: float
-    genres: list[tuple[str, float]] = field(default_factory=list)
-    moods: list[tuple[str, float]] = field(default_factory=list)
-    instruments: list[tuple[str, float]] = field(default_factory=list)
-    tempo: float | None = None
-    tempo_ambiguous: bool = False
+    hedged: bool = False
+    genres: list[tuple[str, float, bool]] = field(default_factory=list)  # (label, score, hedged)
+    moods: list[tuple[str, float, bool]] = field(default_factory=list)
+    instruments: list[tuple[str, float, bool]] = field(default_factory=list)
+    tempo: str | None = None  # "slow" | "moderate" | "upbeat" | "fast"
+    beat: str | None = None  # "steady" | "loose"
     beat_confidence: float | None = None
     key: str | None = None
     key_hedged: bool = False
     key_confidence: float | None = None
-    texture: str | None = None
-    has_vocals: bool | None = None
+    texture: str | None = None  # "tonal" | "percussive"
+    vocals: str | None = None  # "singing" | "possible" | "instrumental"
     vocal_presence: float | None = None
     vocal_quote: str | None = None
     vocal_language: str | None = None
@@ -234,13 +342,15 @@ class _Event:
     mid: str
     score: float
     spans: list[tuple[float, float]]
+    hedged: bool = False
 
 
 @dataclass
 class _Sound:
     expert_ok: bool
     score: float
-    events: list[_Event] = field(default_factory=list)  # distinct lineages, best first
+    hedged: bool = False
+    events: list[_Event] = field(default_factory=list)  # distinct lineages, best first, none weak
     from_tags: bool = False
     segments: list[tuple[float, float]] = field(default_factory=list)
 
@@ -250,19 +360,16 @@ class _Environment:
     measured: bool
     silent: bool = False
     level: str | None = None
-    lufs: float | None = None
-    noise: str | None = None
-    snr: float | None = None
-    reverb: str | None = None
-    rt60: float | None = None
-    band: str | None = None
-    bandwidth: float | None = None
-    clipping: str | None = None
-    clipping_ratio: float | None = None
-    pauses: str | None = None
-    settings: list[tuple[str, float]] = field(default_factory=list)
-    noises: list[tuple[str, float]] = field(default_factory=list)
-    ambience: list[str] = field(default_factory=list)
+    noise: str | None = None  # "clean" | "slight noise" | "noticeable noise" | "noisy" | "dense"
+    reverb: str | None = None  # "dry" | "slightly reverberant" | "reverberant" | "highly reverberant"
+    band: str | None = None  # "narrow" | "muffled"
+    clipping: str | None = None  # "heavy" | "some"
+    clipping_measured: bool = False
+    pauses: str | None = None  # "mostly silent" | "long" | "short" | "none"
+    settings: list[tuple[str, bool]] = field(default_factory=list)  # (phrase, hedged)
+    noises: list[tuple[str, bool]] = field(default_factory=list)
+    tag_scores: list[float] = field(default_factory=list)
+    ambience: list[_Event] = field(default_factory=list)
 
 
 @dataclass
@@ -311,14 +418,16 @@ def _overlap(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]])
     return sum(max(0.0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b)
 
 
-def _scored(items: Any, minimum: float = 0.0) -> list[tuple[str, float]]:
+def _labels(items: Any) -> list[tuple[str, float, bool]]:
+    """(label, score, hedged) of scored labels that are not weak, best first."""
     out = []
     for item in items or []:
         if isinstance(item, Mapping) and item.get("label"):
             score = _num(item.get("score")) or 0.0
-            if score >= minimum:
-                out.append((str(item["label"]), score))
-    return sorted(out, key=lambda pair: -pair[1])
+            level = evidence_level("label", score)
+            if level != WEAK:
+                out.append((str(item["label"]), score, level == MODERATE))
+    return sorted(out, key=lambda t: -t[1])
 
 
 def _domain(evidence: Mapping[str, Any]) -> str:
@@ -333,39 +442,48 @@ def _routing_score(evidence: Mapping[str, Any], part: str) -> float | None:
     return _num(routing.get(f"{part}_score")) if routing else None
 
 
+def _presence(evidence: Mapping[str, Any], part: str) -> tuple[float, bool, list[tuple[float, float]]]:
+    """(routing score, hedged, routed segments) of a part the domain marks present."""
+    score = _routing_score(evidence, part)
+    score = 0.5 if score is None else score
+    routing = _ok(evidence, "routing")
+    segments = _spans(routing.get(f"{part}_segments")) if routing else []
+    return score, evidence_level("presence", score) != STRONG, segments
+
+
 def _speech_facts(evidence: Mapping[str, Any]) -> _Speech:
     expert = _ok(evidence, "speech")
-    score = _routing_score(evidence, "speech")
-    facts = _Speech(expert_ok=expert is not None, score=0.5 if score is None else score)
-    routing = _ok(evidence, "routing")
-    facts.segments = _spans(routing.get("speech_segments")) if routing else []
+    score, hedged, segments = _presence(evidence, "speech")
+    facts = _Speech(expert_ok=expert is not None, score=score, hedged=hedged, segments=segments)
     if expert is None:
         return facts
     facts.segments = _spans(expert.get("vad_segments")) or facts.segments
     gender, gender_conf = expert.get("gender"), _num(expert.get("gender_confidence")) or 0.0
-    if gender in ("male", "female") and gender_conf >= GENDER_MIN_CONFIDENCE:
-        facts.gender, facts.gender_confidence = gender, gender_conf
+    gender_level = evidence_level("gender", gender_conf)
+    if gender in ("male", "female") and gender_level != WEAK:
+        facts.gender, facts.gender_hedged, facts.gender_confidence = gender, gender_level == MODERATE, gender_conf
     code, prob = expert.get("language"), _num(expert.get("language_probability"))
-    name = LANGUAGE_NAMES.get(code) if isinstance(code, str) else None
+    code = code if isinstance(code, str) else None
+    name = LANGUAGE_NAMES.get(code) if code else None
     facts.language_probability = prob
-    if name and prob is not None and prob >= LANGUAGE_HEDGED:
-        facts.language, facts.language_hedged = name, prob < LANGUAGE_CONFIDENT
+    language_level = evidence_level("language", prob)
+    if name and language_level != WEAK:
+        facts.language, facts.language_hedged = name, language_level == MODERATE
     elif code:
         facts.language_unclear = True
     text = expert.get("transcript")
-    facts.transcript_state = _transcript_state(text)
-    if facts.transcript_state == "ok":
-        spaced = code not in UNSPACED_LANGUAGES
-        facts.quote = quote_transcript(text, max_words=10 if spaced else 1, max_chars=72 if spaced else 24)
-        wpm, words = _num(expert.get("speaking_rate_wpm")), _num(expert.get("words"))
-        speech_seconds = _num(expert.get("speech_seconds")) or 0.0
-        if wpm is not None and words and speech_seconds >= 2.0 and spaced:
-            facts.wpm = wpm
-            facts.pace = "fast" if wpm > 180 else "slow" if wpm < 110 else "steady"
+    speech_seconds = _num(expert.get("speech_seconds"))
+    facts.transcript_issue = speech_transcript_issue(expert)
+    spaced = code not in UNSPACED_LANGUAGES
+    if facts.transcript_issue is None:
+        facts.quote = quote_transcript(text, max_words=8 if spaced else 1, max_chars=56 if spaced else 20)
+        facts.quote_short = quote_transcript(text, max_words=5 if spaced else 1, max_chars=36 if spaced else 12)
+    wpm = _num(expert.get("speaking_rate_wpm"))
+    if facts.transcript_issue in (None, "uncertain") and wpm and (speech_seconds or 0.0) >= 2.0 and spaced:
+        facts.pace = "fast" if wpm > 180 else "slow" if wpm < 110 else "steady"
     pitch = _num(expert.get("pitch_median_hz"))
     if pitch is not None:
-        facts.pitch_hz = pitch
-        facts.pitch = "low-pitched" if pitch < 125 else "high-pitched" if pitch > 210 else "mid-pitched"
+        facts.pitch = "low" if pitch < 125 else "high" if pitch > 210 else "mid"
     emotion = _clean_attribute(expert.get("emotion"))
     facts.emotion = EMOTION_NAMES.get(emotion, emotion) if emotion else None
     facts.age = _clean_attribute(expert.get("age"))
@@ -377,47 +495,54 @@ def _speech_facts(evidence: Mapping[str, Any]) -> _Speech:
 
 def _music_facts(evidence: Mapping[str, Any]) -> _Music:
     expert = _ok(evidence, "music")
-    score = _routing_score(evidence, "music")
-    facts = _Music(expert_ok=expert is not None, score=0.5 if score is None else score)
-    routing = _ok(evidence, "routing")
-    facts.segments = _spans(routing.get("music_segments")) if routing else []
+    score, hedged, segments = _presence(evidence, "music")
+    facts = _Music(expert_ok=expert is not None, score=score, hedged=hedged, segments=segments)
     if expert is None:
         return facts
-    facts.genres = _scored(expert.get("genres"))[:2]
-    facts.moods = _scored(expert.get("moods"))[:1]
-    facts.instruments = _scored(expert.get("instruments"))[:3]
+    facts.genres = _labels(expert.get("genres"))[:2]
+    facts.moods = _labels(expert.get("moods"))[:1]
+    facts.instruments = _labels(expert.get("instruments"))[:3]
     facts.beat_confidence = _num(expert.get("beat_confidence"))
+    beat = evidence_level("beat", facts.beat_confidence)
     tempo = _num(expert.get("tempo_bpm"))
-    if tempo is not None and (facts.beat_confidence or 0.0) >= BEAT_WEAK:
-        facts.tempo, facts.tempo_ambiguous = tempo, bool(expert.get("tempo_octave_ambiguous"))
+    if beat == STRONG:
+        facts.beat = "steady"
+        if tempo is not None and not expert.get("tempo_octave_ambiguous"):
+            facts.tempo = "slow" if tempo < 76 else "moderate" if tempo < 104 else "upbeat" if tempo < 136 else "fast"
+    elif beat == WEAK and facts.beat_confidence is not None:
+        facts.beat = "loose"
     key, mode, key_conf = expert.get("musical_key"), expert.get("mode"), _num(expert.get("key_confidence"))
     named = isinstance(key, str) and re.fullmatch(r"[A-G][#b]?", key) is not None
-    if named and key_conf is not None and key_conf >= KEY_HEDGED:
+    key_level = evidence_level("key", key_conf)
+    if named and key_level != WEAK:
         facts.key = f"{key} {mode}" if mode in ("major", "minor") else key
-        facts.key_hedged, facts.key_confidence = key_conf < KEY_CONFIDENT, key_conf
+        facts.key_hedged, facts.key_confidence = key_level == MODERATE, key_conf
     harmonic, percussive = _num(expert.get("harmonic_ratio")), _num(expert.get("percussive_ratio"))
     if harmonic is not None and harmonic >= 0.7:
-        facts.texture = "mostly tonal"
+        facts.texture = "tonal"
     elif percussive is not None and percussive >= 0.6:
         facts.texture = "percussive"
     facts.vocal_presence = _num(expert.get("vocal_presence"))
-    has_vocals = expert.get("has_vocals")
-    facts.has_vocals = has_vocals if isinstance(has_vocals, bool) else None
-    if facts.has_vocals:
+    vocal_level = evidence_level("vocals", facts.vocal_presence)
+    if expert.get("has_vocals") is True and vocal_level != WEAK:
+        facts.vocals = "singing" if vocal_level == STRONG else "possible"
+    elif expert.get("has_vocals") is False and facts.vocal_presence is not None and 1 - facts.vocal_presence >= 0.7:
+        facts.vocals = "instrumental"
+    if facts.vocals == "singing":
         lyrics = expert.get("vocal_transcript")
-        if _transcript_state(lyrics) == "ok":
-            facts.vocal_quote = quote_transcript(lyrics, max_words=8, max_chars=56)
         code = expert.get("vocal_language")
-        facts.vocal_language = LANGUAGE_NAMES.get(code) if isinstance(code, str) else None
+        code = code if isinstance(code, str) else None
+        # No language probability for lyrics: a strong vocal presence stands in for it.
+        if transcript_issue(lyrics, code, _num(expert.get("vocal_speech_seconds")), 1.0) is None:
+            facts.vocal_quote = quote_transcript(lyrics, max_words=7, max_chars=48)
+        facts.vocal_language = LANGUAGE_NAMES.get(code) if code else None
     return facts
 
 
 def _sound_facts(evidence: Mapping[str, Any]) -> _Sound:
     expert = _ok(evidence, "sound_events")
-    score = _routing_score(evidence, "sound")
-    facts = _Sound(expert_ok=expert is not None, score=0.5 if score is None else score)
-    routing = _ok(evidence, "routing")
-    facts.segments = _spans(routing.get("sound_segments")) if routing else []
+    score, hedged, segments = _presence(evidence, "sound")
+    facts = _Sound(expert_ok=expert is not None, score=score, hedged=hedged, segments=segments)
     by_label: dict[str, _Event] = {}
     if expert is not None:
         for event in expert.get("events") or []:
@@ -427,23 +552,25 @@ def _sound_facts(evidence: Mapping[str, Any]) -> _Sound:
             item = by_label.setdefault(label, _Event(label, str(event.get("mid") or ""), 0.0, []))
             item.score = max(item.score, _num(event.get("max_score")) or 0.0)
             item.spans += _spans([[event.get("onset_s"), event.get("offset_s")]])
-    if not by_label:  # fall back to the tagger's clip-level labels outside speech / music
+    if not by_label:  # fall back to the clip-level tags outside speech / music
         tagging = _ok(evidence, "tagging")
         excluded = (_subtree(SPEECH) | _subtree(MUSIC) | _subtree(SILENCE)
                     | _subtree(CHANNEL_ENVIRONMENT_BACKGROUND))
         for tag in (tagging or {}).get("top_labels") or []:
             if not isinstance(tag, Mapping):
                 continue
-            score_ = _num(tag.get("score")) or 0.0
             mid = str(tag.get("mid") or "")
-            if score_ >= 0.3 and mid not in excluded and tag.get("label"):
-                by_label[str(tag["label"])] = _Event(str(tag["label"]), mid, score_, [])
-        facts.from_tags = bool(by_label)
+            if mid not in excluded and tag.get("label"):
+                by_label[str(tag["label"])] = _Event(str(tag["label"]), mid, _num(tag.get("score")) or 0.0, [])
+        facts.from_tags = True
     chosen: list[_Event] = []
     for event in sorted(by_label.values(), key=lambda e: (-e.score, e.label)):
-        if not _related([c.mid for c in chosen], event.mid):
+        level = evidence_level("label", event.score)
+        if level != WEAK and not _related([c.mid for c in chosen], event.mid):
+            event.hedged = level == MODERATE
             chosen.append(event)
     facts.events = chosen[:3]
+    facts.from_tags = facts.from_tags and bool(facts.events)
     return facts
 
 
@@ -452,50 +579,49 @@ def _environment_facts(evidence: Mapping[str, Any], content_elsewhere: bool, sou
     env = _Environment(measured=acoustics is not None)
     if acoustics is not None:
         env.silent = bool(acoustics.get("is_silent"))
-        env.lufs = _num(acoustics.get("loudness_lufs"))
-        if env.lufs is not None:
-            env.level = ("nearly inaudible" if env.lufs < -50 else "very quiet" if env.lufs < -36
-                         else "quiet" if env.lufs < -27 else "moderate" if env.lufs <= -14
-                         else "loud" if env.lufs <= -9 else "very loud")
-        env.snr = _num(acoustics.get("snr_db"))
-        if env.snr is not None:
-            if env.snr >= 35:
-                env.noise = "clean"
-            elif env.snr >= 20:
-                env.noise = "slight noise"
-            elif env.snr >= 12:
-                env.noise = "noticeable noise"
-            else:
-                env.noise = "dense" if content_elsewhere else "noisy"
-        env.rt60 = _num(acoustics.get("rt60_s"))
-        if env.rt60 is not None:
-            env.reverb = ("dry" if env.rt60 < 0.3 else "slightly reverberant" if env.rt60 < 0.7
-                          else "reverberant" if env.rt60 < 1.2 else "highly reverberant")
-        env.bandwidth = _num(acoustics.get("bandwidth_hz"))
-        if env.bandwidth is not None and env.bandwidth < 6000:
-            env.band = "narrow-band, telephone-like" if env.bandwidth < 3800 else "band-limited and muffled"
-        env.clipping_ratio = _num(acoustics.get("clipping_ratio"))
-        if env.clipping_ratio is not None:
-            env.clipping = ("heavy clipping" if env.clipping_ratio > 0.01
-                            else "some clipping" if env.clipping_ratio > 0.001 else None)
+        lufs = _num(acoustics.get("loudness_lufs"))
+        if lufs is not None:
+            env.level = ("nearly inaudible" if lufs < -50 else "very quiet" if lufs < -36
+                         else "quiet" if lufs < -27 else "moderate" if lufs <= -14
+                         else "loud" if lufs <= -9 else "very loud")
+        snr = _num(acoustics.get("snr_db"))
+        if snr is not None:
+            env.noise = ("clean" if snr >= 35 else "slight noise" if snr >= 20 else "noticeable noise" if snr >= 12
+                         else "dense" if content_elsewhere else "noisy")
+        rt60 = _num(acoustics.get("rt60_s"))
+        if rt60 is not None and rt60 <= RT60_FLOOR_S + 1e-9:
+            # The estimator's floor: decays too fast to resolve. That reads as "dry" only where a
+            # quiet background let the decays be seen at all; otherwise nothing is said.
+            env.reverb = "dry" if env.noise in ("clean", "slight noise") else None
+        elif rt60 is not None:
+            env.reverb = ("dry" if rt60 < 0.3 else "slightly reverberant" if rt60 < 0.7
+                          else "reverberant" if rt60 < 1.2 else "highly reverberant")
+        bandwidth = _num(acoustics.get("bandwidth_hz"))
+        if bandwidth is not None and 0 < bandwidth < 6000:
+            env.band = "narrow" if bandwidth < 3800 else "muffled"
+        clipping = _num(acoustics.get("clipping_ratio"))
+        env.clipping_measured = clipping is not None
+        if clipping is not None:
+            env.clipping = "heavy" if clipping > 0.01 else "some" if clipping > 0.001 else None
         silence = _num(acoustics.get("silence_ratio"))
         if silence is not None and not env.silent:
-            env.pauses = ("silence for most of the clip" if silence > 0.6
-                          else "long silent stretches" if silence > 0.3
-                          else "short silent pauses" if silence > 0.1 else None)
+            env.pauses = ("mostly silent" if silence > 0.6 else "long" if silence > 0.3
+                          else "short" if silence > 0.1 else "none" if silence < 0.02 else None)
     tagging = _ok(evidence, "tagging")
     for tag in (tagging or {}).get("top_labels") or []:
         if not isinstance(tag, Mapping):
             continue
         kind_phrase = ENVIRONMENT_TAGS.get(str(tag.get("label")))
         score = _num(tag.get("score")) or 0.0
-        if kind_phrase and score >= ENVIRONMENT_TAG_MIN_SCORE:
+        level = evidence_level("label", score)
+        if kind_phrase and level != WEAK:
             target = env.settings if kind_phrase[0] == "setting" else env.noises
             if kind_phrase[1] not in [p for p, _ in target]:
-                target.append((kind_phrase[1], score))
+                target.append((kind_phrase[1], level == MODERATE))
+                env.tag_scores.append(score)
     if sound is not None:
         natural = _subtree(NATURAL_SOUNDS)
-        env.ambience = [_label_phrase(e.label) for e in sound.events if e.mid in natural][:2]
+        env.ambience = [e for e in sound.events if e.mid in natural][:2]
     return env
 
 

@@ -20,6 +20,7 @@ from acav_assets.captions.offline_synthesiser.phrasing import (
     _cap,
     _content_parts,
     _join,
+    _named,
     _Phrases,
     _pick,
     _sound_noun,
@@ -74,65 +75,65 @@ def _qa_candidates(facts: _Facts, p: _Phrases, conf: dict[str, list[float]]) -> 
                                  "What type of audio is this?"))
     add("direct_perception", "basic", main_q, _main_content(facts, p), long_conf)
     part = _pick(k, "q-part", ("speech", "music", "sound"))
-    part_q = {"speech": "Is anyone speaking in the clip?", "music": "Is there any music in the clip?",
+    part_q = {"speech": "Is anyone speaking in the clip?", "music": "Does the clip contain any music?",
               "sound": "Are there sounds other than speech and music?"}[part]
     if facts.present(part):
-        detail = {"speech": p.speech_np, "music": lambda: p.music_core("plain"),
+        detail = {"speech": lambda: p.speech_np("qa-np"), "music": lambda: p.music_core("plain"),
                   "sound": lambda: p.sound_core("plain")}[part]()
         add("direct_perception", "intermediate", part_q, f"Yes: {detail}.", conf[part][0])
     else:
         add("direct_perception", "intermediate", part_q, f"No, {ABSENCE_PHRASES[part][0].lower()}.", conf[part][0])
 
     # sound characteristics
-    if env.level and env.lufs is not None:
-        add("sound_characteristics", "basic", "How loud is the recording overall?",
-            f"{_cap(env.level)}, with an integrated loudness around {env.lufs:.0f} LUFS.", env_conf)
+    if env.level:
+        answer = {"nearly inaudible": "Barely audible.", "very quiet": "Very quiet.", "quiet": "Fairly quiet.",
+                  "moderate": "At a moderate, comfortable level.", "loud": "Loud.",
+                  "very loud": "Very loud."}[env.level]
+        add("sound_characteristics", "basic", "How loud is the recording overall?", answer, env_conf)
     elif env.silent:
         add("sound_characteristics", "basic", "How loud is the recording overall?", "It is silent.", env_conf)
-    if s is not None and s.pace and s.wpm:
+    if s is not None and s.pace:
         add("sound_characteristics", "intermediate", "How fast does the speaker talk?",
-            f"At a {s.pace} pace, about {s.wpm:.0f} words per minute.", conf["speech"][1])
-    elif s is not None and s.pitch and s.pitch_hz:
+            _cap(p.pace("qa-pace") or "") + ".", conf["speech"][1])
+    elif s is not None and s.pitch:
         add("sound_characteristics", "intermediate", "Is the voice high or low?",
-            f"{_cap(s.pitch)}, with a median pitch around {s.pitch_hz:.0f} Hz.", conf["speech"][1])
-    if m is not None and (m.tempo is not None or m.key):
-        key = f"{'possibly ' if m.key_hedged else ''}{m.key}" if m.key else None
-        if m.tempo is not None:
-            answer = f"About {m.tempo:.0f} BPM" + (f", {key}." if key else "; no key was identified.")
-        else:
-            answer = f"{_cap(key or '')}; no steady tempo was found."
-        add("sound_characteristics", "intermediate", "What are the tempo and key of the music?", answer,
-            conf["music"][0])
-    if snd is not None and snd.events and snd.events[0].spans:
+            {"low": "Low-pitched.", "mid": "In a middle range, neither high nor low.",
+             "high": "High-pitched."}[s.pitch], conf["speech"][1])
+    if m is not None and (m.key or m.tempo or m.beat):
+        bits = [x for x in (p.rhythm("qa-rhythm"), p.key("qa-key")) if x]
+        add("sound_characteristics", "intermediate", "How would you describe the tempo and key of the music?",
+            _cap(", ".join(bits)) + ".", conf["music"][0])
+    if snd is not None and snd.events and snd.events[0].spans and not snd.events[0].hedged:
         main = snd.events[0]
         add("sound_characteristics", "intermediate", f"When is the {_label_phrase(main.label)} heard?",
-            _cap(_when(main.spans, facts.duration) or "at times") + ".", conf["sound"][1])
+            _cap(_when(main.spans, facts.duration, k, "qa-when") or "at times") + ".", conf["sound"][1])
 
     # quality assessment
     if env.measured and not env.silent:
         verdict = {
-            "clean": "Clean, with a near-silent noise floor",
-            "slight noise": "Fairly clean, with a low noise floor",
-            "noticeable noise": "There is a noticeable noise floor",
-            "noisy": "Noisy, with a high noise floor",
-            "dense": "The sound never falls quiet, so the noise floor is hidden",
+            "clean": "Clean, with a quiet background",
+            "slight noise": "Fairly clean, with only faint background noise",
+            "noticeable noise": "There is noticeable background noise",
+            "noisy": "Noisy, with a high background level",
+            "dense": "The sound never falls quiet, so any background noise is masked",
         }.get(env.noise or "", "Unremarkable")
         quality_q = _pick(k, "q-quality",
                           ("How clean is the recording?", "How would you describe the recording clarity?"))
-        band = f", and it is {env.band}." if env.band else "."
+        band = {"narrow": ", and it sounds narrow, like a telephone.",
+                "muffled": ", and it sounds muffled."}.get(env.band or "", ".")
         add("quality_assessment", "intermediate", quality_q, verdict + band, env_conf)
-        if env.clipping_ratio is not None:
-            answer = (f"Yes, {env.clipping}: about {100 * env.clipping_ratio:.1f} % of samples are at full scale."
-                      if env.clipping else "No, no clipping was measured.")
+        if env.clipping_measured:
+            answer = {"heavy": "Yes, heavy clipping distorts the loudest moments.",
+                      "some": "Slightly: a few peaks are clipped."}.get(env.clipping or "", "No, there is no clipping.")
             add("quality_assessment", "advanced", "Is there any clipping or distortion from overload?", answer,
                 env_conf)
 
     # environment reasoning
-    if env.reverb and env.rt60 is not None:
-        rt60 = "under 0.1 s" if env.rt60 < 0.05 else f"about {env.rt60:.1f} s"
-        verdict = f"Yes, it is {env.reverb}" if env.reverb != "dry" else "No, it sounds dry"
-        add("environment_reasoning", "advanced", "Does the recording space sound reverberant?",
-            f"{verdict} (reverberation time {rt60}).", env_conf)
+    if env.reverb:
+        answer = {"dry": "No, it sounds dry and close.", "slightly reverberant": "Slightly, with a little room echo.",
+                  "reverberant": "Yes, it is noticeably reverberant.",
+                  "highly reverberant": "Yes, strongly, like a large hall."}[env.reverb]
+        add("environment_reasoning", "advanced", "Does the recording space sound reverberant?", answer, env_conf)
     if facts.domain != "000":
         if snd is not None and snd.events:
             answer = f"Yes: {p.sound_core('plain')}."
@@ -143,19 +144,20 @@ def _qa_candidates(facts: _Facts, p: _Phrases, conf: dict[str, list[float]]) -> 
         elif env.noise:
             answer = "No distinct sound source, but the background never falls quiet."
         else:
-            answer = "No distinct background sound source was detected."
+            answer = "No distinct background sound source can be made out."
         add("environment_reasoning", "intermediate", "Is there any background sound behind the main content?",
             answer, conf["sound"][0] if snd is not None else env_conf)
     add("environment_reasoning", "complex", "What can be inferred about the recording setting?",
-        _cap(_setting_summary(facts)) + ".", env_conf * 0.9)
+        _cap(_setting_summary(facts, p)) + ".", env_conf * 0.9)
 
     # inference and judgement
     if s is not None and s.expert_ok:
-        if s.language:
-            answer = f"{s.language}, identified with {100 * (s.language_probability or 0):.0f} % confidence."
+        if s.language and not s.language_hedged:
+            answer = f"{s.language}, clearly identifiable."
+        elif s.language:
+            answer = f"Probably {s.language}, though that is not certain."
         elif s.language_probability is not None:
-            answer = (f"Unclear: the language identifier's best guess had only "
-                      f"{100 * s.language_probability:.0f} % confidence.")
+            answer = "Unclear: the language cannot be identified with certainty."
         else:
             answer = "It could not be determined."
         add("inference_judgement", "advanced", "Which language is spoken, and how certain is that?", answer,
@@ -168,25 +170,26 @@ def _qa_candidates(facts: _Facts, p: _Phrases, conf: dict[str, list[float]]) -> 
             if name == "music":
                 thing = "the music"
             else:
-                thing = _sound_noun(snd.events[0]) if snd and snd.events else "the other sounds"
+                thing = _named(snd.events[0], k, "qa-overlap") if snd and snd.events else "the other sounds"
             shared, speech_len = _overlap(s.segments, spans), _covered(s.segments)
             if speech_len and shared >= 0.8 * speech_len:
                 answer = f"Yes, {thing} continues under the speech."
             elif shared > 0:
-                answer = f"Partly: {thing} overlaps about {100 * shared / speech_len:.0f} % of the speech."
+                answer = f"Partly: {thing} overlaps some of the speech."
             else:
                 answer = f"No, {thing} and the speech do not overlap."
             add("inference_judgement", "complex", f"Does the speech overlap with {thing}?", answer, long_conf)
     main_part = next((f for f in ("speech", "music", "sound") if facts.present(f)), None)
     if main_part is not None:
-        score = {"speech": s, "music": m, "sound": snd}[main_part].score  # type: ignore[union-attr]
-        strength = "strong" if score >= 0.8 else "moderate" if score >= 0.5 else "weak"
+        part_facts = {"speech": s, "music": m, "sound": snd}[main_part]
         what = "other sounds" if main_part == "sound" else main_part
-        add("inference_judgement", "advanced", f"How certain is the presence of {what}?",
-            f"The evidence is {strength}: the tagger scored it {score:.2f}.", _clamp(score))
+        answer = ("Quite certain: it is clearly audible." if not part_facts.hedged  # type: ignore[union-attr]
+                  else "Fairly uncertain: it is faint or partly masked.")
+        add("inference_judgement", "advanced", f"How certain is the presence of {what}?", answer,
+            _clamp(part_facts.score))  # type: ignore[union-attr]
     else:
         answer = ("It is silent throughout." if env.silent
-                  else "No speech, music or sound class passed the detection thresholds.")
+                  else "Nothing in it is clear enough to be called speech, music or a distinct sound.")
         add("inference_judgement", "advanced", "Why might this clip contain no identifiable content?", answer, env_conf)
 
     # application context
@@ -195,26 +198,27 @@ def _qa_candidates(facts: _Facts, p: _Phrases, conf: dict[str, list[float]]) -> 
     return out
 
 
-def _setting_summary(facts: _Facts) -> str:
-    """One sentence on the recording setting, from measurements and tags only."""
+def _setting_summary(facts: _Facts, p: _Phrases) -> str:
+    """One sentence on the recording setting, from what the clip sounds like."""
     env = facts.env
     if env.silent:
         return "nothing can be inferred: the clip is silent"
     bits = []
-    if env.settings:
-        bits.append(f"the tagger suggests {env.settings[0][0]}")
+    setting = p.env_setting("qa-setting")
+    if setting:
+        bits.append(f"it sounds like {setting}")
     if env.reverb:
         bits.append({"dry": "the space sounds dry and close",
                      "slightly reverberant": "there is slight room reverberation",
                      "reverberant": "the space is noticeably reverberant",
                      "highly reverberant": "the space is strongly reverberant"}[env.reverb])
     if env.ambience:
-        bits.append(f"{_join(env.ambience)} can be heard")
+        bits.append(f"{_join([_named(e, facts.key, 'qa-amb') for e in env.ambience])} can be heard")
     if env.noise in ("clean", "slight noise"):
         bits.append("the background is quiet")
     elif env.noise == "noisy":
         bits.append("the background is noisy")
-    return "; ".join(bits) if bits else "the measurements do not reveal much about the setting"
+    return "; ".join(bits) if bits else "little about the setting can be told from the sound"
 
 
 def _application(facts: _Facts) -> tuple[str, str]:
@@ -226,27 +230,28 @@ def _application(facts: _Facts) -> tuple[str, str]:
         question = "Would this clip suit training a speech recogniser?"
         reliable = bool(s.quote and s.language and not s.language_hedged)
         if reliable and env.noise in ("clean", "slight noise") and m is None and snd is None:
-            return question, "Yes: the speech is transcribed, with nothing else behind it and a quiet background."
+            return question, "Yes: the words are clear, with nothing else behind them and a quiet background."
         if reliable:
             return question, "Only with care: other sound or background noise accompanies the speech."
         if not s.expert_ok:
-            return question, "Not as it is: no transcript is available."
-        return question, "Not as it is: the transcript or its language is not reliable."
+            return question, "Not as it is: the words were not transcribed."
+        return question, "Not as it is: the words or their language cannot be made out reliably."
     if m is not None:
         if snd is not None:
             return ("Could this clip serve as a clean music sample?",
                     "Not entirely: other sounds occur alongside the music.")
         question = "Could this clip serve as an instrumental music sample?"
-        if m.has_vocals:
+        if m.vocals == "singing":
             return question, "No, singing is present."
-        if m.has_vocals is False:
-            return question, "Yes, no speech or singing was detected."
-        return question, "Possibly; singing was not assessed."
-    if snd is not None and snd.events:
+        if m.vocals == "instrumental":
+            return question, "Yes, there is no speech or singing."
+        return question, "Possibly; it is unclear whether there is singing."
+    if snd is not None and snd.events and not snd.events[0].hedged:
         name = _sound_noun(snd.events[0])
-        return (f"Could this clip serve as a {name} sound effect?",
-                f"Yes: {name} can be heard with no speech or music.")
-    return "Could this clip serve as a sound effect?", "Hardly: the sounds were not identified."
+        return f"Could this clip serve as a sound effect of {name}?", f"Yes: {name} can be heard with no speech or music."
+    if snd is not None and snd.events:
+        return "Could this clip serve as a sound effect?", "Possibly, though the sound is not clearly identifiable."
+    return "Could this clip serve as a sound effect?", "Hardly: the sounds cannot be identified."
 
 
 def _select_qa(facts: _Facts, candidates: list[_Candidate]) -> list[QaPair]:
