@@ -49,9 +49,9 @@ class AcavSettings(dg.ConfigurableResource):
     max_error_rate: float = 0.1
     workers: int = 2
     # Routing: a part is present when its best 2 s window reaches this tagger probability.
-    speech_threshold: float = 0.5
-    music_threshold: float = 0.3
-    sound_threshold: float = 0.3
+    speech_threshold: float = 0.5  # the fitted defaults of experts.routing.RoutingThresholds
+    music_threshold: float = 0.34
+    sound_threshold: float = 0.19
     # A JSON file from `acav-assets calibrate`; when set, it gives all the routing thresholds
     # and the three above are ignored.
     routing_thresholds_file: str = ""

@@ -13,6 +13,7 @@ from acav_assets.experts import routing_calibration as rc
 from acav_assets.experts.routing import (
     ContentGroups,
     RoutingThresholds,
+    frame_evidence,
     route_clip,
     thresholds_from,
 )
@@ -49,15 +50,45 @@ def test_fast_routing_matches_route_clip():
     rng = np.random.default_rng(1)
     evidence, raw = [], []
     for i in range(40):
-        scores = rng.uniform(0, 1, (int(rng.integers(1, 6)), 3)).astype(np.float32)
+        scores = rng.uniform(0, 1, (int(rng.integers(1, 6)), 3)).astype(np.float32) ** 3
         silent = i % 7 == 0
         raw.append((scores, silent))
-        evidence.append(rc.ClipEvidence(f"c{i}", f"s{i}", "000", silent,
-                                        {p: scores[:, j] for j, p in enumerate(PARTS)}))
-    for thresholds in (RoutingThresholds(), RoutingThresholds(0.7, 0.2, 0.5, 2), RoutingThresholds(0.4, 0.4, 0.4, 3)):
+        evidence.append(rc.ClipEvidence(f"c{i}", f"s{i}", "000", silent, {p: scores[:, j] for j, p in enumerate(PARTS)},
+                                        rules=frame_evidence(scores, groups)[0]))  # the windows as frames
+    for thresholds in (RoutingThresholds(), RoutingThresholds(0.7, 0.2, 0.5, 2), RoutingThresholds(0.4, 0.4, 0.4, 3),
+                       RoutingThresholds(0.9, 0.9, 0.9, 1, music_bed=-2.0, sound_event=1.0, sound_event_voiced=1.5)):
         expected = [route_clip(s, np.arange(len(s)) * 2.0, np.arange(1, len(s) + 1) * 2.0, groups, thresholds,
                                silent).domain for s, silent in raw]
         assert rc.route_evidence(evidence, thresholds) == expected
+    # Each frame rule fires on some clip of this set: the comparison above tests them all.
+    assert any(e.rules["sound_event"] >= 1.0 for e in evidence) and any(e.rules["music_bed"] >= -2.0 for e in evidence)
+
+
+def test_the_search_fits_the_frame_rules():
+    """Sound is present exactly when a clip's event passes 9 (its peak stays low); music when its
+    bed passes -4 or its peak passes 0.5."""
+    rng = np.random.default_rng(2)
+    clips = []
+    for i in range(48):
+        domain = DOMAINS[i % len(DOMAINS)]
+        music = domain[1] == "M"
+        peak = rng.uniform(0.55, 1.0) if music and i % 3 else rng.uniform(0.0, 0.3)
+        windows = {"speech": [0.9 if domain[0] == "S" else 0.1], "music": [peak], "sound": [rng.uniform(0.0, 0.1)]}
+        rules = {"music_bed": rng.uniform(-3.5, 0) if music else rng.uniform(-9, -4.5),
+                 "sound_event": rng.uniform(9.5, 15) if domain[2] == "A" else rng.uniform(0, 8.5),
+                 "sound_event_voiced": 0.0}
+        clips.append(replace(clip(i, domain, windows), rules=rules))
+    start = RoutingThresholds(music_bed=0.0, sound_event=12.0, sound_event_voiced=14.0)
+    fitted, accuracy = rc.fit_thresholds(clips, start)
+    needed = min(c.rules["music_bed"] for c in clips if c.domain[1] == "M" and c.windows["music"][0] < 0.5)
+    assert accuracy == 1.0 and 8.5 < fitted.sound_event < 9.5 and -4.5 < fitted.music_bed <= needed
+    # Held thresholds keep their value; a rule that is off stays off.
+    held, held_accuracy = rc.fit_thresholds(clips, start, fixed=("sound_event",))
+    assert held.sound_event == 12.0 and held_accuracy < 1.0
+    off, _ = rc.fit_thresholds(clips, replace(start, music_bed=None))
+    assert off.music_bed is None
+    with pytest.raises(ValueError, match="cannot hold loudness"):
+        rc.fit_thresholds(clips, start, fixed=("loudness",))
 
 
 def test_the_search_finds_thresholds_that_separate_the_domains():
@@ -124,10 +155,14 @@ def test_calibration_on_the_demo_corpus(demo_evidence):
 
 def test_the_thresholds_file_round_trips(tmp_path):
     path = str(tmp_path / "routing_thresholds.json")
-    thresholds = RoutingThresholds(0.45, 0.25, 0.35, 2)
+    thresholds = RoutingThresholds(0.45, 0.25, 0.35, 2, music_bed=-4.5, sound_event=10.0, sound_event_voiced=None)
     rc.write_thresholds_file(path, thresholds, {"manifest": "m.csv", "cv_accuracy": 0.9})
     assert json.loads(Path(path).read_text())["provenance"]["cv_accuracy"] == 0.9
     assert RoutingThresholds.from_file(path) == thresholds
+    # A file from before the frame rules: they keep their defaults.
+    older = tmp_path / "older.json"
+    older.write_text('{"routing_thresholds": {"speech": 0.45, "music": 0.25, "sound": 0.35, "min_windows": 2}}')
+    assert RoutingThresholds.from_file(str(older)) == RoutingThresholds(0.45, 0.25, 0.35, 2)
     settings = {"speech_threshold": 0.9, "music_threshold": 0.9, "sound_threshold": 0.9}
     assert thresholds_from({**settings, "routing_thresholds_file": path}) == thresholds  # the file wins
     assert thresholds_from({**settings, "routing_thresholds_file": ""}) == RoutingThresholds(0.9, 0.9, 0.9)
@@ -140,6 +175,8 @@ def test_the_thresholds_file_round_trips(tmp_path):
      "music is 'high', not a number .*min_windows is 0, not an integer >= 1"),
     ('{"routing_thresholds": {"speech": 0.5, "music": 0.3, "min_windows": 1, "noise": 2}}',
      "unknown field 'noise'; missing 'sound'"),
+    ('{"routing_thresholds": {"speech": 0.5, "music": 0.3, "sound": 0.3, "min_windows": 1, "sound_event": "high"}}',
+     "sound_event is 'high', not a number or null"),
     ('{"speech": 0.5}', "no 'routing_thresholds' object"),
     ("speech: 0.5", "not JSON"),
 ])

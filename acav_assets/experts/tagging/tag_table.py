@@ -1,4 +1,4 @@
-"""The tags table: AudioSet scores per 2 s window and per clip for every clip of a shard.
+"""The tags table: AudioSet scores per 2 s window, per short frame and per clip for every clip of a shard.
 
 Clips are tagged in batches (all their windows in one model call); a batch that fails is retried
 clip by clip, so one bad clip cannot sink the others.
@@ -32,6 +32,9 @@ TAG_FIELDS = [
     pa.field("window_scores", pa.list_(pa.list_(pa.float32())),
              metadata={"unit": "probability", "description": "[window][label], labels as in label_mids"}),
     pa.field("clip_scores", pa.list_(pa.float32()), metadata={"unit": "probability"}),
+    pa.field("frame_starts_s", pa.list_(pa.float64()), metadata={"unit": "s", "description": "0.975 s frames"}),
+    pa.field("frame_scores", pa.list_(pa.list_(pa.float32())),
+             metadata={"unit": "probability", "description": "[frame][label]: what finds short events in a bed"}),
     pa.field("top_labels", pa.list_(TOP_LABEL), metadata={"description": "the 10 best clip-level labels"}),
     pa.field("tagger", pa.string()),
 ]
@@ -59,7 +62,7 @@ def tag_shard(
     progress = ShardProgress("tagging", log=log)
 
     def rows_for(batch: list[tuple[str, np.ndarray]]) -> list[dict]:
-        results = tag_clips(tagger, [audio for _, audio in batch], window_s=window_s)
+        results = tag_clips(tagger, [audio for _, audio in batch], window_s=window_s, frames=True)
         out = []
         for (key, audio), tags in zip(batch, results):
             duration = len(audio) / TARGET_RATE
@@ -69,6 +72,7 @@ def tag_shard(
                 "key": key, "shard": shard,
                 "window_starts_s": tags.window_starts_s.tolist(), "window_ends_s": ends.tolist(),
                 "window_scores": tags.window_scores.tolist(), "clip_scores": tags.clip_scores.tolist(),
+                "frame_starts_s": tags.frame_starts_s.tolist(), "frame_scores": tags.frame_scores.tolist(),
                 "top_labels": [{"mid": tagger.label_mids[i], "label": label_names[i],
                                 "score": float(tags.clip_scores[i])} for i in best],
                 "tagger": tagger_name, "status": STATUS_OK,
@@ -133,14 +137,14 @@ def score_range(column: str) -> dict:
     }
 
 
-SCORE_RANGES = {**score_range("window_scores"), **score_range("clip_scores")}
+SCORE_RANGES = {**score_range("window_scores"), **score_range("clip_scores"), **score_range("frame_scores")}
 
 SPEC = ExpertSpec(
     name="tags",
-    description="AudioSet probabilities per 2 s window and per clip (ontology ids in the Parquet schema metadata "
-    "`label_mids`), from the profile's tagger.",
+    description="AudioSet probabilities per 2 s window, per 0.975 s frame (every 0.48 s) and per clip (ontology "
+    "ids in the Parquet schema metadata `label_mids`), from the profile's tagger.",
     fields=tuple(TAG_FIELDS), analyse=tags_of_shard, reads=("clips",), coverage=DECODED,
     model="tagger", pool="gpu",
     derived=SCORE_RANGES, ranges={name: (0.0, 1.0) for name in SCORE_RANGES},
-    check="One row per decoded clip, every window and clip score a probability in [0, 1].",
+    check="One row per decoded clip, every window, frame and clip score a probability in [0, 1].",
 )

@@ -7,6 +7,10 @@ merged into the previous window (so windows last between ``window_s / 2`` and
 from the whole clip when the tagger can take it (``supports_whole_clip``), otherwise they are
 the maximum over windows. Works with any :class:`~acav_assets.experts.tagging.tagger_protocol.AudioTagger`.
 
+With ``frames=True`` a clip is also scored on short overlapping frames (:func:`split_frames`: 0.975 s,
+YAMNet's patch, every 0.48 s, the last one ending at the clip's end), so routing can tell a
+half-second event from the bed it sits in (``ClipTags.frame_scores``).
+
 No Dagster imports.
 """
 
@@ -25,6 +29,7 @@ from acav_assets.experts.tagging.tagger_protocol import (
 
 __all__ = [
     "ClipTags",
+    "split_frames",
     "split_windows",
     "tag_clip",
     "tag_clips",
@@ -32,11 +37,14 @@ __all__ = [
 
 
 class ClipTags(NamedTuple):
-    """Tagging result for one clip: per-window scores, window start times, clip scores."""
+    """Tagging result for one clip: per-window scores, window start times, clip scores, and
+    per-frame scores when asked for (``tag_clips(..., frames=True)``)."""
 
     window_scores: np.ndarray  # [W, C] float32
     window_starts_s: np.ndarray  # [W] float64, seconds from the clip start
     clip_scores: np.ndarray  # [C] float32
+    frame_scores: np.ndarray | None = None  # [F, C] float32, frames of FRAME_S every FRAME_HOP_S
+    frame_starts_s: np.ndarray | None = None  # [F] float64
 
 
 def split_windows(
@@ -68,6 +76,26 @@ def split_windows(
     return windows, starts
 
 
+FRAME_S = 0.975  # one YAMNet patch: 96 log-mel frames of 10 ms plus the 25 ms STFT window
+FRAME_HOP_S = 0.48
+
+
+def split_frames(
+    audio: np.ndarray, sample_rate: int = SAMPLE_RATE, frame_s: float = FRAME_S, hop_s: float = FRAME_HOP_S
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Overlapping ``frame_s`` frames every ``hop_s`` from 0, plus one ending at the clip's end when
+    the hops stop short of it (a clip shorter than a frame is one frame). Returns the frames
+    (views) and their start times in seconds; empty audio gives none."""
+    audio = _as_mono(audio)
+    frame, hop, total = max(1, round(frame_s * sample_rate)), max(1, round(hop_s * sample_rate)), audio.shape[0]
+    if total == 0:
+        return [], np.zeros(0, dtype=np.float64)
+    starts = list(range(0, max(total - frame, 0) + 1, hop))
+    if starts[-1] + frame < total:
+        starts.append(total - frame)
+    return [audio[s:s + frame] for s in starts], np.array(starts, dtype=np.float64) / sample_rate
+
+
 def tag_clip(tagger: AudioTagger, audio: np.ndarray, window_s: float = 2.0) -> ClipTags:
     """Tag one clip: scores per ``window_s`` window plus clip-level scores.
 
@@ -78,14 +106,16 @@ def tag_clip(tagger: AudioTagger, audio: np.ndarray, window_s: float = 2.0) -> C
 
 
 def tag_clips(
-    tagger: AudioTagger, clips: Sequence[np.ndarray], window_s: float = 2.0, batch_size: int = 256
+    tagger: AudioTagger, clips: Sequence[np.ndarray], window_s: float = 2.0, batch_size: int = 256,
+    frames: bool = False,
 ) -> list[ClipTags]:
     """Tag many clips, sending the windows of all clips through ``predict`` together.
 
     Windows are gathered across clips and passed to ``tagger.predict`` ``batch_size`` at a
     time, which is where batching pays off (the tagger splits them into its own model batches;
     a GPU tagger queues them all before waiting); results are identical to :func:`tag_clip`
-    per clip. Each clip's constant (DC) offset is removed first.
+    per clip. Each clip's constant (DC) offset is removed first. ``frames`` also scores each clip
+    on :func:`split_frames` frames (one more pass of ``predict``, about twice the windows' work).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
@@ -104,8 +134,11 @@ def tag_clips(
                 tagger.predict, [_as_mono(clips[i]) for i in nonempty], batch_size, n_classes
             )
 
+    framed = [split_frames(clip, tagger.sample_rate) for clip in clips] if frames else []
+    frame_scores = _predict_in_chunks(tagger.predict, [f for fs, _ in framed for f in fs], batch_size, n_classes)
+
     results: list[ClipTags] = []
-    offset = 0
+    offset = frame_offset = 0
     for index, (windows, starts) in enumerate(split):
         window_scores = scores[offset : offset + len(windows)]
         offset += len(windows)
@@ -115,7 +148,13 @@ def tag_clips(
             clip_scores = window_scores.max(axis=0)
         else:
             clip_scores = np.zeros(n_classes, dtype=np.float32)
-        results.append(ClipTags(window_scores, starts, clip_scores))
+        tags = ClipTags(window_scores, starts, clip_scores)
+        if frames:
+            count = len(framed[index][0])
+            tags = tags._replace(frame_scores=frame_scores[frame_offset:frame_offset + count],
+                                 frame_starts_s=framed[index][1])
+            frame_offset += count
+        results.append(tags)
     return results
 
 
