@@ -17,18 +17,22 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
-
-import pyarrow as pa
 
 from acav_assets.contracts.domains import STATUS_OK
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.experts.registry import EXPERTS
 from acav_assets.io import storage
 from acav_assets_tests.fault_endpoint import FAULTS, FaultEndpoint
-from acav_assets_tests.hostile_corpus import OK, build_hostile_audio, hostile_counts, hostile_manifest_run
+from acav_assets_tests.hostile_corpus import (
+    OK,
+    build_hostile_audio,
+    hostile_counts,
+    hostile_manifest_run,
+)
 
 # Faults that refuse the configuration stop a run as a whole: they belong to the outage phase.
 SYSTEMIC_FAULTS = ("http_401", "http_403", "http_404_model")
@@ -37,7 +41,8 @@ EXPECTED_STOPS = ("SourceUnreachable", "EndpointUnreachable", "PromotionRefused"
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "acav_assets.cli", *args], env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "acav_assets.cli", *args], env=env, capture_output=True, text=True,
+                            check=False)
     print(f"$ acav-assets {' '.join(args)}  -> rc {result.returncode} in {time.monotonic() - started:.0f} s")
     return result
 
@@ -72,8 +77,6 @@ def good_keys(layout: DataLayout, shard: str) -> dict[str, set[str]]:
 
 
 def tar_members(layout: DataLayout, shard: str) -> int:
-    import tarfile
-
     with tarfile.open(layout.audio_tar(shard)) as tar:
         return len(tar.getnames())
 
@@ -128,10 +131,10 @@ def run(folder: Path) -> dict[str, int]:
         decoded = {row["key"] for row in clips.to_pylist() if row["status"] == STATUS_OK}
         captions = storage.read_table(layout.table("captions", shard))
         counts["good_clips_lost"] += len(decoded - set(captions["key"].to_pylist()))
+        captioned = {k for k, s in zip(captions["key"].to_pylist(), captions["status"].to_pylist()) if s == STATUS_OK}
         answered_names = {row["title"].split()[0][len("fxclip-"):] for row in
                           storage.read_table(layout.table("metadata", shard)).to_pylist()
-                          if row["key"] in {r["key"] for r in captions.to_pylist() if r["status"] == STATUS_OK}
-                          and row.get("title")}
+                          if row["key"] in captioned and row.get("title")}
         counts["clips_without_reason"] += rows_without_reason(layout, shard)
         print(f"{len(cases)} hostile audio files: {sum(c.expected == OK for c in cases)} expected to decode, "
               f"{len(decoded)} decoded, {sum(r == STATUS_OK for r in captions['status'].to_pylist())} captioned "

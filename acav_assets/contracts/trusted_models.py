@@ -18,13 +18,14 @@ No Dagster imports."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+
+from acav_assets.io.storage import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +173,6 @@ def _refuse_foreign_code(source: str, code: Iterable[str]) -> None:
         raise UntrustedRemoteCode(f"{source} takes code from another repository ({foreign[0]}); refusing to run it")
 
 
-def sha256_of(path: str | Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def sidecar(path: str | Path) -> Path:
     return Path(f"{path}.sha256")
 
@@ -184,7 +180,7 @@ def sidecar(path: str | Path) -> Path:
 def write_sidecar(path: str | Path) -> Path:
     """Record ``path``'s sha256 beside it (``sha256sum`` format) for :func:`verify_checkpoint`."""
     out = sidecar(path)
-    out.write_text(f"{sha256_of(path)}  {Path(path).name}\n")
+    out.write_text(f"{sha256_file(path)}  {Path(path).name}\n")
     return out
 
 
@@ -196,7 +192,7 @@ def verify_checkpoint(path: str | Path, known: Iterable[str] = (), use_sidecar: 
     if path.name in opted_out or str(path.resolve()) in {str(Path(p).resolve()) for p in opted_out}:
         log.warning("loading %s without a checksum (%s names it)", path, UNVERIFIED_CHECKPOINTS_ENV)
         return
-    actual, known = sha256_of(path), set(known)
+    actual, known = sha256_file(path), set(known)
     recorded = sidecar(path)
     if use_sidecar and recorded.is_file():
         expected = (recorded.read_text().split() or [""])[0].lower()

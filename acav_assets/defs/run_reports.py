@@ -22,7 +22,7 @@ def _error_line(error) -> str:
 
 def run_problems(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     """One paragraph per failed step and per failed asset check of run ``run_id``."""
-    kinds = {dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+    kinds = (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.ASSET_CHECK_EVALUATION)  # steps first
     problems = []
     for kind in kinds:
         for record in instance.get_records_for_run(run_id, of_type=kind, limit=1000).records:

@@ -36,10 +36,7 @@ def atomic_writer(url: str) -> Iterator[BinaryIO]:
     try:
         with fs.open(temporary, "wb") as handle:
             yield handle
-        if "file" in fs.protocol:
-            os.replace(temporary, path)
-        else:
-            fs.mv(temporary, path)
+        _rename(fs, temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError, OSError):
             fs.rm(temporary)
@@ -52,10 +49,15 @@ def move(source: str, target: str) -> None:
     _, destination = fsspec.core.url_to_fs(target)
     parent = destination.rsplit("/", 1)[0] if "/" in destination else "."
     fs.makedirs(parent, exist_ok=True)
+    _rename(fs, path, destination)
+
+
+def _rename(fs: fsspec.AbstractFileSystem, source: str, target: str) -> None:
+    """Replace ``target`` with ``source``: atomic on a local disk, a move on an object store."""
     if "file" in fs.protocol:
-        os.replace(path, destination)
+        os.replace(source, target)
     else:
-        fs.mv(path, destination)
+        fs.mv(source, target)
 
 
 def remove(url: str) -> None:
