@@ -342,7 +342,7 @@ def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000) -> dict:
         tars = write_webdataset(rows, {s: layout.audio_tar(s) for s in shards}, f"{staged}/webdataset", clips_per_shard)
         released = release_rows(rows)
         files = write_index(staged, clips=len(released))
-        problems = round_trip_problems(layout, staged)
+        problems = round_trip_problems(layout, staged, rows)
         if any(problems.values()):
             raise PromotionRefused(f"the new release failed its round trip; {live} is unchanged: "
                                    + describe_problems(problems))
@@ -364,17 +364,18 @@ def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000) -> dict:
     }
 
 
-def round_trip_problems(layout: DataLayout, folder: str | Path | None = None) -> dict[str, list[str]]:
+def round_trip_problems(layout: DataLayout, folder: str | Path | None = None,
+                        curated: list[dict] | None = None) -> dict[str, list[str]]:
     """What is wrong with a release (``folder``, default the live one) against its index and the
     curated captions (000 clips are not published): clips ``missing`` from, ``unexpected`` in or
     ``different`` in the caption files, ``files`` that differ from ``index.json``, ``tars``
     whose samples do not round-trip, and ``counts``: a Parquet or ``index.json`` clip count that
-    differs from the caption files."""
+    differs from the caption files. ``curated``: the curated rows when the caller has read them."""
     folder = Path(folder or layout.release_folder())
-    curated = curated_rows(layout)
+    curated = curated_rows(layout) if curated is None else curated
     rows = {r["key"]: r for r in curated if r["domain"] != SILENT_DOMAIN}
     released = read_release(str(folder))
-    counts = file_counts(folder)
+    counts = file_counts(folder, released)
     return {
         "missing": sorted(set(rows) - set(released)),
         "unexpected": sorted(set(released) - set(rows)),
@@ -388,9 +389,10 @@ def round_trip_problems(layout: DataLayout, folder: str | Path | None = None) ->
     }
 
 
-def file_counts(folder: Path) -> dict[str, int | None]:
+def file_counts(folder: Path, released: Mapping[str, dict] | None = None) -> dict[str, int | None]:
     """Released clips as each file of a release states them (None: missing or unreadable, which
-    :func:`index_problems` and :func:`tar_problems` report)."""
+    :func:`index_problems` and :func:`tar_problems` report); ``released``: the caption files
+    when the caller has read them."""
     def attempt(read):
         try:
             return read()
@@ -404,7 +406,7 @@ def file_counts(folder: Path) -> dict[str, int | None]:
                 keys.update(member.name.rpartition(".")[0] for member in tar if member.isfile())
         return len(keys)
 
-    return {"caption_files": len(read_release(str(folder))),
+    return {"caption_files": len(read_release(str(folder)) if released is None else released),
             "parquet": attempt(lambda: pq.read_metadata(folder / "captions.parquet").num_rows),
             "index": attempt(lambda: json.loads((folder / INDEX).read_text("utf-8"))["clips"]),
             "webdataset": attempt(samples)}
