@@ -1,23 +1,22 @@
 """``acav-assets``: register manifests as shards, materialise them, run the demo, print statistics.
 
-Materialisation goes through the real ``dagster asset materialize`` command against the
-instance in DAGSTER_HOME, so every run is visible in the Dagster UI afterwards.
+Materialisation runs in long-lived worker processes (``defs/run_pool.py``) against the instance
+in DAGSTER_HOME, so models load once per worker and every run is visible in the Dagster UI.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from acav_assets.defs.run_pool import RunPool, RunRequest
 
 DEMO_MANIFEST = Path(__file__).resolve().parent / "demo_corpus" / "manifest.csv"
 PER_SHARD_SELECTION = "group:ingest or group:experts or group:captions or group:curation"
 STATISTICS_SELECTION = "group:release or group:statistics"
 DEMO_SHARD_SIZE = 12
-IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
 
 
 def _prepare_environment(data_root: str | None) -> dict[str, str]:
@@ -68,26 +67,12 @@ def register(manifest: str, prefix: str | None = None) -> list[str]:
     return list(shards)
 
 
-def _materialize(selection: str, partition: str | None = None, label: str | None = None) -> bool:
-    # One process per run: the models load once and no step pays a fresh interpreter. Runs
-    # launched from the UI or a backfill keep Dagster's default multiprocess executor.
-    command = [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "acav_assets.definitions",
-               "--select", selection, "--config-json", IN_PROCESS]
-    if partition:
-        command += ["--partition", partition]
-    started, wall_clock = time.monotonic(), time.time()
-    result = subprocess.run(command, capture_output=True, text=True)
-    target = label or (f"{selection} [{partition}]" if partition else selection)
-    if result.returncode != 0:
-        from acav_assets.defs.run_reports import latest_run_problems
-
-        problems = latest_run_problems(wall_clock)
-        print(f"FAILED {target} after {time.monotonic() - started:.0f} s" + (":" if problems else
-              "; the run did not start. Its output ends with:"))
-        print("\n".join(f"  {p}" for p in problems) or "\n".join((result.stdout + result.stderr).splitlines()[-20:]))
-        return False
-    print(f"materialised {target} in {time.monotonic() - started:.0f} s")
-    return True
+def _materialize(requests: list[RunRequest], workers: int = 1) -> bool:
+    """Execute ``requests`` in long-lived worker processes (models load once per worker); every
+    run is recorded in the instance, so it shows in the Dagster UI. Runs launched from the UI or
+    a backfill keep Dagster's own executor."""
+    with RunPool(workers) as pool:
+        return all(outcome.success for outcome in pool.run(requests))
 
 
 def due_work(shards: list[str]) -> dict[str, list[str]]:
@@ -113,7 +98,7 @@ def due_work(shards: list[str]) -> dict[str, list[str]]:
     return due
 
 
-def materialize(shards: list[str] | None = None, resume: bool = False) -> bool:
+def materialize(shards: list[str] | None = None, resume: bool = False, workers: int = 1) -> bool:
     """Materialise the per-shard assets of ``shards`` (default: every registered shard), then the
     statistics. With ``resume``, only what is missing or older than its inputs is recomputed."""
     import dagster as dg
@@ -126,16 +111,21 @@ def materialize(shards: list[str] | None = None, resume: bool = False) -> bool:
     if not shards:
         print("no shards registered: run `acav-assets register MANIFEST` first")
         return False
+    statistics = RunRequest(STATISTICS_SELECTION, label="release and statistics (all shards)")
     if resume:
         due = due_work(shards)
         for shard in shards:
             if shard not in due:
                 print(f"shard {shard} is up to date")
-        ok = all([_materialize(",".join(assets), shard, f"shard {shard} ({', '.join(assets)})")
-                  for shard, assets in due.items()])
-        return _materialize(STATISTICS_SELECTION, label="release and statistics (all shards)") and ok
-    ok = all([_materialize(PER_SHARD_SELECTION, shard, f"shard {shard} (decode, experts, captions, curation)") for shard in shards])
-    return _materialize(STATISTICS_SELECTION, label="release and statistics (all shards)") and ok
+        requests = [RunRequest(" or ".join(f'key:"{asset}"' for asset in assets), shard,
+                               f"shard {shard} ({', '.join(assets)})")
+                    for shard, assets in due.items()]
+    else:
+        requests = [RunRequest(PER_SHARD_SELECTION, shard, f"shard {shard}") for shard in shards]
+    print(f"{len(requests)} shard run(s) on {workers} worker process(es), then the release and statistics")
+    with RunPool(workers) as pool:
+        shards_ok = all(outcome.success for outcome in pool.run(requests))
+        return pool.run([statistics])[0].success and shards_ok
 
 
 def print_stats() -> None:
@@ -217,8 +207,8 @@ def add_system(name: str, predictions: list[str], score: bool) -> bool:
     print(f"system {name}: {len(predictions)} predictions file(s) in {folder}")
     if not score:
         return True
-    return (_materialize("mecat_caption_scores", name, f"mecat_caption_scores [{name}]")
-            and _materialize("caption_benchmark_table", label="caption_benchmark_table"))
+    return (_materialize([RunRequest("mecat_caption_scores", name, f"mecat_caption_scores [{name}]")])
+            and _materialize([RunRequest("caption_benchmark_table", label="caption_benchmark_table")]))
 
 
 def add_run(name: str, config: str) -> None:
@@ -292,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     mat.add_argument("--shard", action="append", help="only this shard (repeatable)")
     mat.add_argument("--resume", action="store_true",
                      help="only the outputs that are missing or older than their inputs (after an interrupted run)")
+    mat.add_argument("--workers", type=int, default=int(os.environ.get("ACAV_CLI_WORKERS", "1")),
+                     help="shards materialised at once, each in its own long-lived process that loads the models "
+                     "once (default: $ACAV_CLI_WORKERS or 1; each worker's models already use every core)")
     commands.add_parser("stats", help="print the statistics tables from DuckDB")
     corpus = commands.add_parser(
         "caption-stats", help="Table 1 statistics (hours, samples, unique Qwen3 tokens) of published caption files")
@@ -340,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "register":
             register(args.manifest, args.prefix)
         elif args.command == "materialize":
-            return 0 if materialize(args.shard, args.resume) else 1
+            return 0 if materialize(args.shard, args.resume, args.workers) else 1
         elif args.command == "stats":
             print_stats()
         elif args.command == "caption-stats":

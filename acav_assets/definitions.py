@@ -22,10 +22,11 @@ from acav_assets.defs.sensors import manifest_sensor
 
 STAGES = [ingest, experts, captions, curation, stats, evaluation, training]
 ASSETS = dg.load_assets_from_modules(STAGES)
+CHECKS = dg.load_asset_checks_from_modules(STAGES)
 
 defs = dg.Definitions(
     assets=ASSETS,
-    asset_checks=dg.load_asset_checks_from_modules(STAGES),
+    asset_checks=CHECKS,
     jobs=[ingest_job, statistics_job, *STAGE_JOBS],
     schedules=[build_backfill_schedule(ASSETS)],
     sensors=[manifest_sensor],

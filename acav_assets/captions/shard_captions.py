@@ -25,6 +25,7 @@ from acav_assets.captions.schema import (
 from acav_assets.captions.table import CAPTIONS_SCHEMA, caption_row
 from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
 from acav_assets.curation.filters import domain_problem
+from acav_assets.io.progress import ShardProgress
 from acav_assets.quality.suites import QualityReport, check_expert
 
 logger = logging.getLogger(__name__)
@@ -57,15 +58,12 @@ def llm_caption_rows(shard: str, clips: list[dict], llm: LlmSettings, cache_root
     is down or refuses the configuration (a clip's bad reply is an error row instead)."""
     parsers = {domain: functools.partial(parse_reply, domain=domain) for domain in {c["routed_domain"] for c in clips}}
     items = [(clip["key"], build_messages(clip), parsers[clip["routed_domain"]]) for clip in clips]
-    step = max(len(items) // 10, 1)
-
-    def progress(done: int, total: int) -> None:
-        if done % step == 0 or done == total:
-            log.info("captions: %d/%d clips answered", done, total)
-
+    tracker = ShardProgress("captions", total=len(items), log=log)
+    mean_seconds = sum(clip.get("duration_s") or 0.0 for clip in clips) / max(len(clips), 1)
     results = run_requests(items, llm, PROMPT_VERSION, parse_reply, repair_messages, split_reasoning,
-                           cache=ReplyCache(cache_root), progress=progress)
+                           cache=ReplyCache(cache_root), progress=lambda done, total: tracker.add(mean_seconds))
     outcomes = {o.key: o for o in results}
+    tracker.finish(failed=sum(o.status != STATUS_OK for o in results))
     rows = []
     for clip in clips:
         o = outcomes[clip["key"]]
