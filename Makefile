@@ -26,7 +26,7 @@ hostile: $(BIN)/acav-assets
 	HF_HUB_OFFLINE=1 $(BIN)/python -m acav_assets_tests.hostile_run
 
 ui: $(BIN)/acav-assets
-	DAGSTER_HOME=$(CURDIR)/acav_demo/dagster_home ACAV_DATA_ROOT=$(CURDIR)/acav_demo $(BIN)/dagster dev -m acav_assets.definitions
+	DAGSTER_HOME=$(CURDIR)/acav_demo/dagster_home ACAV_DATA_ROOT=$(CURDIR)/acav_demo $(BIN)/dg dev
 
 clean-demo:
 	rm -rf acav_demo

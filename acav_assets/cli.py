@@ -271,6 +271,26 @@ def calibrate_routing(manifest: str, out: str, folds: int, split_column: str, fi
     print(f"wrote {out}; the pipeline uses it with ACAV_ROUTING_THRESHOLDS_FILE={Path(out).resolve()}")
 
 
+def push_release(repo_id: str, private: bool, folder: str | None) -> None:
+    """Upload the release folder to the dataset repo ``repo_id`` (token from HF_TOKEN)."""
+    from acav_assets.curation.hub_upload import push_release as push
+    from acav_assets.defs.resources import AcavSettings
+
+    folder = folder or str(AcavSettings.from_env().layout.release_folder())
+    commit = push(folder, repo_id, private)
+    print(f"pushed {folder} to the dataset repo {repo_id}: {getattr(commit, 'commit_url', commit)}")
+
+
+def export_release(kind: str, out: str, facet: str, folder: str | None) -> None:
+    """Lhotse or NeMo manifests (and the clips' FLAC files) of the release in ``out``."""
+    from acav_assets.curation.exporters import export
+    from acav_assets.defs.resources import AcavSettings
+
+    folder = folder or str(AcavSettings.from_env().layout.release_folder())
+    counts = export(kind, folder, out, facet)
+    print(f"{kind} manifests of {folder} in {out}: " + ", ".join(f"{split} {n} clips" for split, n in counts.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="acav-assets", description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", help="where assets are written (default: $ACAV_DATA_ROOT or ./acav_data)")
@@ -318,6 +338,16 @@ def main(argv: list[str] | None = None) -> int:
                      "when present, thresholds are fitted on --fit rows and reported on --report rows")
     cal.add_argument("--fit", default="calibration", help="split to fit on (default: calibration)")
     cal.add_argument("--report", default="heldout", help="split to report on (default: heldout)")
+    push = commands.add_parser("push-release", help="upload the release folder to a Hugging Face dataset repo "
+                               "(token from $HF_TOKEN only)")
+    push.add_argument("repo_id", help="dataset repo, e.g. user/acav-captions (created if missing)")
+    push.add_argument("--private", action="store_true", help="create the repo private")
+    push.add_argument("--release", help="release folder (default: {data_root}/release)")
+    exp = commands.add_parser("export", help="Lhotse or NeMo manifests of the release, with its audio as FLAC files")
+    exp.add_argument("format", choices=["lhotse", "nemo"])
+    exp.add_argument("out", help="folder to write the manifests and audio/ to")
+    exp.add_argument("--facet", default="long", help="caption facet used as the text (default: long)")
+    exp.add_argument("--release", help="release folder (default: {data_root}/release)")
     demo = commands.add_parser("demo", help="run the whole graph on the built-in demo corpus")
     demo.add_argument("--manifest", default=str(DEMO_MANIFEST), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -346,6 +376,10 @@ def main(argv: list[str] | None = None) -> int:
             add_run(args.name, args.config)
         elif args.command == "calibrate":
             calibrate_routing(args.manifest, args.out, args.folds, args.split_column, args.fit, args.report)
+        elif args.command == "push-release":
+            push_release(args.repo_id, args.private, args.release)
+        elif args.command == "export":
+            export_release(args.format, args.out, args.facet, args.release)
         elif args.command == "demo":
             shards = register(args.manifest, prefix="demo")
             if not materialize(shards):
@@ -356,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{environment['ACAV_DATA_ROOT']}/warehouse.duckdb, run history in {environment['DAGSTER_HOME']}.\n"
                 "Open them in the Dagster UI:\n"
                 f"  DAGSTER_HOME={environment['DAGSTER_HOME']} ACAV_DATA_ROOT={environment['ACAV_DATA_ROOT']} "
-                ".venv/bin/dagster dev -m acav_assets.definitions\n"
+                ".venv/bin/dg dev\n"
                 "Stage 5 (training, MECAT-Caption scores, Tables 2 and 3) starts from a run file "
                 "(`acav-assets add-run`) or a predictions CSV (`acav-assets add-system`): see the README."
             )

@@ -1,6 +1,6 @@
 """The same definitions with every step executed on Celery workers (``dagster_celery``).
 
-``dagster asset materialize -m acav_assets.defs.celery_location ... --config-json
+``dg launch -m acav_assets.defs.celery_location --assets ... --config-json
 '{"execution": {"config": {"broker": "redis://HOST:6379/0", "backend": "redis://HOST:6379/1"}}}'``
 with workers started by ``dagster-celery worker start -A dagster_celery.app -y celery.yaml`` (or
 ``celery -A dagster_celery.app worker``) on hosts that share the instance (DAGSTER_HOME with the

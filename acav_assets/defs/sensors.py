@@ -73,3 +73,14 @@ def manifest_sensor(context: dg.SensorEvaluationContext, settings: AcavSettings)
         dynamic_partitions_requests=partition_requests,
         cursor=json.dumps(seen, sort_keys=True),
     )
+
+
+# The roll-ups' declarative automation (``policies.ROLL_UP``), evaluated by a sensor that runs as
+# soon as the daemon does: Dagster's implicit default sensor is created stopped, so the roll-ups
+# would never refresh on their own.
+roll_up_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "roll_up_automation",
+    target=dg.AssetSelection.groups("release", "statistics"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Refreshes release, dataset_stats and dataset_comparison once a day after their shards updated.",
+)

@@ -78,3 +78,14 @@ def test_a_shrunk_manifest_retires_its_orphaned_shards(tmp_path, bad_corpus):
         assert storage.list_partitions(settings.data_root, "shard_plans") == shards[:1]
         assert sorted(p.name for p in (tmp_path / "data" / "audio" / RETIRED).iterdir()) == [
             "batch-00001.tar", "batch-00002.tar"]
+
+
+def test_roll_up_automation_runs_by_default():
+    import dagster as dg
+
+    from acav_assets.definitions import defs
+
+    sensor = defs.get_sensor_def("roll_up_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    targeted = sensor.asset_selection.resolve(defs.resolve_asset_graph())
+    assert {key.to_user_string() for key in targeted} == {"release", "dataset_stats", "dataset_comparison"}
