@@ -1,11 +1,16 @@
 """The public release of the curated captions: ACAVCaps-style per-domain ``{domain}.jsonl.gz``
-files, a MECAT-QA style ``qa.jsonl.gz``, a flat Parquet and WebDataset tars with the audio.
+files, a MECAT-QA style ``qa.jsonl.gz``, a flat ``captions.parquet`` (text only), WebDataset tars
+with the audio, and the Hugging Face-native ``captions/`` and ``qa/`` Parquet configs
+(:mod:`acav_assets.curation.hub_files`) described by the dataset card ``README.md``
+(:mod:`acav_assets.curation.dataset_card`).
 
 Every artefact covers the same clips: rows with status ``ok`` whose domain is not ``000``
 (ACAVCaps publishes no ``000`` file), sorted by key; captions exist only for decoded clips, and a
-released clip without audio fails the release. All files are written deterministically (gzip
-mtime 0, tar mtime 0) into a staging folder, listed with their sizes and sha256 in ``index.json``
-(which also holds the number of released clips), checked, and swapped in whole (:func:`publish`).
+released clip without audio fails the release. Every file except the ACAVCaps/MECAT lines (whose
+format is fixed) carries each clip's source id, window, duration and manifest licence, joined from
+the ``clips`` table. All files are written deterministically (gzip mtime 0, tar mtime 0) into a
+staging folder, listed with their sizes and sha256 in ``index.json`` (which also holds the number
+of released clips), checked, and swapped in whole (:func:`publish`).
 :func:`acav_assets.stats.warehouse.release_counts` compares it with every other place that
 states it."""
 
@@ -20,19 +25,22 @@ import shutil
 import tarfile
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import soundfile as sf
 import webdataset as wds
+import yaml
 
 from acav_assets.captions.schema import FACETS
 from acav_assets.captions.table import QA_TYPE
 from acav_assets.contracts.domains import DOMAINS, SILENT_DOMAIN, STATUS_OK
 from acav_assets.contracts.failures import PromotionRefused
 from acav_assets.contracts.layout import DataLayout
+from acav_assets.curation import dataset_card, hub_files
+from acav_assets.curation.hub_files import CAPTIONS_CONFIG, CLIP_FIELDS, QA_CONFIG, clip_fields
 from acav_assets.ingest.clip_decoding import clip_durations
 from acav_assets.io import storage
 from acav_assets.io.audio_shards import encode_flac, read_audio_shard
@@ -44,7 +52,7 @@ RELEASE_DOMAINS = tuple(d for d in DOMAINS if d != SILENT_DOMAIN)  # no 000 file
 QA_FIELDS = ("category", "difficulty", "question", "answer")
 
 PARQUET_SCHEMA = pa.schema(
-    [pa.field("key", pa.string()), pa.field("domain", pa.string())]
+    [pa.field("key", pa.string()), *CLIP_FIELDS]
     + [pa.field(f, pa.list_(pa.string())) for f in FACETS]
     + [pa.field("qa", pa.list_(QA_TYPE)), pa.field("model", pa.string())]
 )
@@ -52,6 +60,33 @@ PARQUET_SCHEMA = pa.schema(
 
 def _is_ok(row: Mapping) -> bool:
     return row.get("status", "ok") == "ok" and row.get("domain") is not None
+
+
+def clip_info(layout: DataLayout) -> dict[str, dict]:
+    """key -> source id, window, duration and licence of every decoded clip (``clips`` table)."""
+    table = storage.read_partitions(layout.root, "clips")
+    out = {}
+    for clip in [] if table is None else table.to_pylist():
+        if clip["status"] != STATUS_OK:
+            continue
+        end = clip["end_s"] if clip["end_s"] is not None else clip["start_s"] + clip["duration_s"]
+        out[clip["key"]] = {"source_id": clip["source_id"], "window_start_s": clip["start_s"],
+                            "window_end_s": end, "duration_s": clip["duration_s"], "license": clip["license"]}
+    return out
+
+
+def with_clip_info(rows: Iterable[Mapping], clips: Mapping[str, Mapping], strict: bool = True) -> list[dict]:
+    """``rows`` with their clip's provenance (:func:`clip_info`) added; ``strict``: a released row
+    without a decoded clip is a ValueError (otherwise its provenance stays empty)."""
+    out, missing = [], []
+    for row in rows:
+        info = clips.get(row["key"])
+        if info is None and _is_ok(row) and row["domain"] != SILENT_DOMAIN:
+            missing.append(row["key"])
+        out.append({**row, **(info or {})})
+    if strict and missing:
+        raise ValueError(f"{len(missing)} curated clips have no decoded clip row, e.g. {missing[:3]}")
+    return out
 
 
 def release_rows(rows: Iterable[Mapping]) -> list[Mapping]:
@@ -104,16 +139,17 @@ def write_caption_files(rows: Iterable[Mapping], folder: str) -> dict[str, int]:
     return counts
 
 
-def qa_lines(row: Mapping) -> list[dict]:
-    """MECAT-QA records of a row; a repeated question within a clip keeps its first answer."""
-    out, seen = [], set()
+def qa_pairs(row: Mapping) -> list[tuple[str, Mapping]]:
+    """(id, pair) of a row's QA pairs; a repeated question within a clip keeps its first answer."""
+    out: dict[str, Mapping] = {}
     for qa in row.get("qa") or []:
-        ident = qa_id(row["key"], qa["question"])
-        if ident in seen:
-            continue
-        seen.add(ident)
-        out.append({ident: {**{f: qa[f] for f in QA_FIELDS}, "domain": row["domain"]}})
-    return out
+        out.setdefault(qa_id(row["key"], qa["question"]), qa)
+    return list(out.items())
+
+
+def qa_lines(row: Mapping) -> list[dict]:
+    """MECAT-QA records of a row."""
+    return [{ident: {**{f: qa[f] for f in QA_FIELDS}, "domain": row["domain"]}} for ident, qa in qa_pairs(row)]
 
 
 def write_qa_file(rows: Iterable[Mapping], folder: str) -> int:
@@ -124,11 +160,11 @@ def write_qa_file(rows: Iterable[Mapping], folder: str) -> int:
 
 
 def write_parquet(rows: Iterable[Mapping], path: str) -> None:
-    """A flat Parquet of the released clips (loadable with ``datasets``/pyarrow)."""
+    """A flat Parquet of the released clips' text and provenance, without audio."""
     records = []
     for row in release_rows(rows):
         records.append({
-            "key": row["key"], "domain": row["domain"], **facets_of(row),
+            "key": row["key"], **clip_fields(row), **facets_of(row),
             "qa": [{**{f: qa[f] for f in QA_FIELDS}, "confidence": qa.get("confidence")} for qa in row.get("qa") or []],
             "model": row.get("model"),
         })
@@ -139,7 +175,7 @@ def write_parquet(rows: Iterable[Mapping], path: str) -> None:
 
 def _sample_record(row: Mapping) -> dict:
     return {
-        "key": row["key"], "domain": row["domain"], **facets_of(row),
+        "key": row["key"], **clip_fields(row), **facets_of(row),
         "qa": [{**{f: qa[f] for f in QA_FIELDS}} for qa in row.get("qa") or []],
         "model": row.get("model"),
     }
@@ -177,35 +213,50 @@ class _RollingTars:
         self._tar = self._context = None
 
 
-def write_webdataset(rows: Iterable[Mapping], audio_tars: Mapping[str, str], folder: str,
-                     clips_per_shard: int = 1000) -> list[str]:
-    """WebDataset tars ``train-{NNNNNN}.tar`` with ``{key}.flac`` + ``{key}.json`` (captions,
-    domain, QA) per released clip, audio read from each source shard's tar (``audio_tars``:
-    shard -> tar url). Clips are ordered by (source shard, key); returns the tar paths."""
-    if clips_per_shard < 1:
-        raise ValueError("clips_per_shard must be at least 1")
+def released_audio(rows: Iterable[Mapping], audio_tars: Mapping[str, str]) -> Iterator[tuple[Mapping, bytes]]:
+    """(row, 16 kHz FLAC) of every released clip, read from its source shard's tar (``audio_tars``:
+    shard -> tar url), ordered by (source shard, key); a clip without audio is a KeyError."""
     by_shard: dict[str, dict[str, Mapping]] = defaultdict(dict)
     for row in release_rows(rows):
         by_shard[row["shard"]][row["key"]] = row
     missing_tars = sorted(set(by_shard) - set(audio_tars))
     if missing_tars:
         raise KeyError(f"no audio tar for shards {missing_tars}")
+    for shard in sorted(by_shard):
+        wanted = by_shard[shard]
+        audio = {key: clip for key, clip, _ in read_audio_shard(audio_tars[shard], keys=set(wanted))}
+        missing = sorted(set(wanted) - set(audio))
+        if missing:
+            raise KeyError(f"shard {shard}: no audio for {len(missing)} clips, e.g. {missing[:3]}")
+        for key in sorted(wanted):
+            yield wanted[key], encode_flac(audio.pop(key)).flac
+
+
+def write_audio_files(rows: Iterable[Mapping], audio_tars: Mapping[str, str], folder: str,
+                      clips_per_shard: int = 1000, hub: hub_files.HubFiles | None = None) -> list[str]:
+    """WebDataset tars ``{folder}/train-{NNNNNN}.tar`` with ``{key}.flac`` + ``{key}.json``
+    (captions, domain, provenance, QA) per released clip (:func:`released_audio`), and the same
+    clips fed to ``hub`` (the Parquet configs) when given; returns the tar paths."""
+    if clips_per_shard < 1:
+        raise ValueError("clips_per_shard must be at least 1")
     tars = _RollingTars(folder, clips_per_shard)
     try:
-        for shard in sorted(by_shard):
-            wanted = by_shard[shard]
-            audio = {key: clip for key, clip, _ in read_audio_shard(audio_tars[shard], keys=set(wanted))}
-            missing = sorted(set(wanted) - set(audio))
-            if missing:
-                raise KeyError(f"shard {shard}: no audio for {len(missing)} clips, e.g. {missing[:3]}")
-            for key in sorted(wanted):
-                record = json.dumps(_sample_record(wanted[key]), ensure_ascii=False).encode()
-                tars.add({"__key__": key, "flac": encode_flac(audio.pop(key)).flac, "json": record})
+        for row, flac in released_audio(rows, audio_tars):
+            record = json.dumps(_sample_record(row), ensure_ascii=False).encode()
+            tars.add({"__key__": row["key"], "flac": flac, "json": record})
+            if hub is not None:
+                hub.add(row, flac, qa_pairs(row))
     except BaseException as error:
         tars.close(error)
         raise
     tars.close()
     return tars.paths
+
+
+def write_webdataset(rows: Iterable[Mapping], audio_tars: Mapping[str, str], folder: str,
+                     clips_per_shard: int = 1000) -> list[str]:
+    """The WebDataset tars alone (see :func:`write_audio_files`)."""
+    return write_audio_files(rows, audio_tars, folder, clips_per_shard)
 
 
 def _read_jsonl_gz(path: str) -> Iterable[dict]:
@@ -240,6 +291,11 @@ def curated_rows(layout: DataLayout) -> list[dict]:
     """Every shard's curated captions, sorted by key."""
     table = storage.read_partitions(layout.root, "curated_captions")
     return [] if table is None else sorted(table.to_pylist(), key=lambda r: r["key"])
+
+
+def release_input(layout: DataLayout, strict: bool = True) -> list[dict]:
+    """The curated rows with their clips' provenance (:func:`with_clip_info`)."""
+    return with_clip_info(curated_rows(layout), clip_info(layout), strict)
 
 
 def _files(folder: Path) -> dict[str, Path]:
@@ -308,6 +364,81 @@ def tar_problems(folder: str | Path, rows: Mapping[str, Mapping]) -> list[str]:
     return problems
 
 
+def _decoded_seconds(flac: bytes) -> float:
+    info = sf.info(io.BytesIO(flac))
+    return info.frames / info.samplerate
+
+
+def card_problems(folder: Path, rows: Mapping[str, Mapping]) -> list[str]:
+    """The card's ``configs:`` against the Parquet files (each split's glob matches files, every
+    file is in a split) and its ``license`` against the released clips' licences."""
+    try:
+        front = dataset_card.read_front_matter(folder)
+        declared = {(c["config_name"], d["split"]): d["path"] for c in front["configs"] for d in c["data_files"]}
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:
+        return [f"{dataset_card.CARD} missing or unreadable ({error})"]
+    problems, covered = [], set()
+    for (config, split), pattern in sorted(declared.items()):
+        matched = set(folder.glob(pattern))
+        if not matched:
+            problems.append(f"card: {config}/{split} ({pattern}) matches no file")
+        covered |= matched
+    present = {p for config in (CAPTIONS_CONFIG, QA_CONFIG) for p in (folder / config).glob("*")}
+    problems += [f"card: {p.relative_to(folder).as_posix()} is in no config" for p in sorted(present - covered)]
+    expected = sorted({lid for r in rows.values() for lid in dataset_card.hub_license_ids(r.get("license"))})
+    stated = front.get("license")
+    if sorted([stated] if isinstance(stated, str) else stated or []) != expected:
+        problems.append(f"card: license {stated!r}, the clips have {expected}")
+    return problems
+
+
+def hub_problems(folder: str | Path, rows: Mapping[str, Mapping]) -> list[str]:
+    """Hugging Face Parquet rows that do not round-trip: every released clip (``rows``: key ->
+    row with provenance) exactly once in the captions config, in its source's split, equal to its
+    record, with audio of its duration; its QA pairs exactly in the QA config; and the card."""
+    folder = Path(folder)
+    problems = card_problems(folder, rows)
+    try:
+        captions = hub_files.read_config(folder, CAPTIONS_CONFIG)
+        qa = hub_files.read_config(folder, QA_CONFIG)
+    except (OSError, pa.ArrowException) as error:
+        return [*problems, f"Parquet configs unreadable ({error})"]
+    seen: Counter = Counter()
+    for split, table in captions.items():
+        for record in table.to_pylist():
+            key, audio = record["key"], record.pop("audio")
+            seen[key] += 1
+            row = rows.get(key)
+            if row is None:
+                continue
+            if row.get("source_id") is None or row.get("duration_s") is None:
+                problems.append(f"{CAPTIONS_CONFIG}/{split}: {key} has no decoded clip row to compare with")
+                continue
+            expected = hub_files.caption_record(row, b"")
+            expected.pop("audio")
+            if record != expected:
+                problems.append(f"{CAPTIONS_CONFIG}/{split}: {key} differs from the curated captions")
+            if split != hub_files.split_of(row["source_id"]):
+                problems.append(f"{CAPTIONS_CONFIG}/{split}: {key} belongs to {hub_files.split_of(row['source_id'])}")
+            try:
+                if abs(_decoded_seconds(audio["bytes"]) - row["duration_s"]) > 0.01:
+                    problems.append(f"{CAPTIONS_CONFIG}/{split}: {key} audio is not {row['duration_s']} s long")
+            except (RuntimeError, TypeError) as error:  # sf.LibsndfileError is a RuntimeError
+                problems.append(f"{CAPTIONS_CONFIG}/{split}: {key} audio unreadable ({error})")
+    problems += [f"{CAPTIONS_CONFIG}: {key} is there {n} times" for key, n in sorted(seen.items()) if n > 1]
+    problems += [f"{CAPTIONS_CONFIG}: {key} is missing" for key in sorted(set(rows) - set(seen))]
+    problems += [f"{CAPTIONS_CONFIG}: {key} is not released" for key in sorted(set(seen) - set(rows))]
+    expected_qa = {r["id"]: [r] for row in rows.values() for r in hub_files.qa_records(row, qa_pairs(row))}
+    found_qa: dict[str, list[dict]] = defaultdict(list)
+    for table in qa.values():
+        for record in table.to_pylist():
+            found_qa[record["id"]].append(record)
+    differing = sorted(i for i in set(found_qa) | set(expected_qa) if found_qa.get(i) != expected_qa.get(i))
+    if differing:
+        problems.append(f"{QA_CONFIG}: {len(differing)} pairs missing, repeated or different, e.g. {differing[:3]}")
+    return problems
+
+
 def _swap_in(staged: Path, live: Path) -> None:
     """Rename live -> ``{live}.previous-*``, staged -> live, then delete the previous release."""
     previous = live.with_name(f"{live.name}.previous-{uuid.uuid4().hex}")
@@ -322,15 +453,17 @@ def _swap_in(staged: Path, live: Path) -> None:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000) -> dict:
+def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000,
+            max_shard_bytes: int = hub_files.MAX_SHARD_BYTES) -> dict:
     """Write every release file from the curated captions into ``release.staging-*`` beside the
     live release, index it, and swap it in whole only when :func:`round_trip_problems` finds
     nothing; otherwise :class:`PromotionRefused` and the live release stays as it was. Local roots
     (or a mounted bucket) only: an object store gets the ValueError of ``layout.release_folder``.
-    The swap is two renames; a reader may find no release for that instant."""
+    The swap is two renames; a reader may find no release for that instant. ``max_shard_bytes``:
+    the size of one Hugging Face Parquet shard."""
     from acav_assets.stats import plots
 
-    rows = curated_rows(layout)
+    rows = release_input(layout)
     live = layout.release_folder()
     staged = live.with_name(f"{live.name}.staging-{uuid.uuid4().hex}")
     try:
@@ -339,8 +472,13 @@ def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000) -> dict:
         qa_count = write_qa_file(rows, str(staged))
         write_parquet(rows, f"{staged}/captions.parquet")
         shards = sorted({r["shard"] for r in rows})
-        tars = write_webdataset(rows, {s: layout.audio_tar(s) for s in shards}, f"{staged}/webdataset", clips_per_shard)
+        hub = hub_files.HubFiles(staged, max_shard_bytes)
+        tars = write_audio_files(rows, {s: layout.audio_tar(s) for s in shards}, f"{staged}/webdataset",
+                                 clips_per_shard, hub)
+        splits = hub.close()
         released = release_rows(rows)
+        licences = Counter(r["license"] for r in released)
+        dataset_card.write_card(staged, splits, licences)
         files = write_index(staged, clips=len(released))
         problems = round_trip_problems(layout, staged, rows)
         if any(problems.values()):
@@ -353,10 +491,12 @@ def publish(layout: DataLayout, log=None, clips_per_shard: int = 1000) -> dict:
     lengths = {f: [len(v.split()) for r in released for v in r[f] if v != "None"] for f in FACETS}
     domains = Counter(r["domain"] for r in released)
     if log is not None:
-        log.info("release: %d clips, %d QA lines, %d WebDataset shards in %s", len(released), qa_count, len(tars), live)
+        log.info("release: %d clips, %d QA lines, %d WebDataset shards, splits %s in %s",
+                 len(released), qa_count, len(tars), splits, live)
     return {
         "folder": str(live), "clips": len(released), "qa_lines": qa_count, "webdataset_shards": len(tars),
-        "indexed_files": files, "lines_per_domain": dict(per_domain),
+        "indexed_files": files, "lines_per_domain": dict(per_domain), "hub_splits": splits,
+        "licences": {licence or dataset_card.UNKNOWN: n for licence, n in sorted(licences.items(), key=str)},
         "domain_distribution": Markdown(plots.domain_distribution(dict(domains))),
         "duration_histogram": Markdown(
             plots.duration_histogram([durations[r["key"]] for r in released if durations.get(r["key"])])),
@@ -369,10 +509,12 @@ def round_trip_problems(layout: DataLayout, folder: str | Path | None = None,
     """What is wrong with a release (``folder``, default the live one) against its index and the
     curated captions (000 clips are not published): clips ``missing`` from, ``unexpected`` in or
     ``different`` in the caption files, ``files`` that differ from ``index.json``, ``tars``
-    whose samples do not round-trip, and ``counts``: a Parquet or ``index.json`` clip count that
-    differs from the caption files. ``curated``: the curated rows when the caller has read them."""
+    whose samples do not round-trip, ``hub``: Hugging Face Parquet rows or card entries that do
+    not (:func:`hub_problems`), and ``counts``: a Parquet or ``index.json`` clip count that
+    differs from the caption files. ``curated``: the curated rows with their clips' provenance
+    (:func:`release_input`) when the caller has read them."""
     folder = Path(folder or layout.release_folder())
-    curated = curated_rows(layout) if curated is None else curated
+    curated = release_input(layout, strict=False) if curated is None else curated
     rows = {r["key"]: r for r in curated if r["domain"] != SILENT_DOMAIN}
     released = read_release(str(folder))
     counts = file_counts(folder, released)
@@ -384,6 +526,7 @@ def round_trip_problems(layout: DataLayout, folder: str | Path | None = None,
                             or rows[k]["domain"] != released[k]["domain"]),
         "files": index_problems(folder),
         "tars": tar_problems(folder, {r["key"]: r for r in release_rows(curated)}),
+        "hub": hub_problems(folder, {r["key"]: r for r in release_rows(curated)}),
         "counts": [f"{place} counts {n} clips, the caption files {counts['caption_files']}"
                    for place, n in counts.items() if n is not None and n != counts["caption_files"]],
     }
@@ -406,8 +549,12 @@ def file_counts(folder: Path, released: Mapping[str, dict] | None = None) -> dic
                 keys.update(member.name.rpartition(".")[0] for member in tar if member.isfile())
         return len(keys)
 
+    def hub_rows() -> int:
+        return sum(pq.read_metadata(p).num_rows for p in sorted((folder / CAPTIONS_CONFIG).glob("*.parquet")))
+
     return {"caption_files": len(read_release(str(folder)) if released is None else released),
             "parquet": attempt(lambda: pq.read_metadata(folder / "captions.parquet").num_rows),
+            "hub_captions": attempt(hub_rows),
             "index": attempt(lambda: json.loads((folder / INDEX).read_text("utf-8"))["clips"]),
             "webdataset": attempt(samples)}
 

@@ -73,11 +73,14 @@ def caption_tokens(context: dg.AssetExecutionContext, settings: AcavSettings) ->
 
 
 @dg.asset(
-    group_name="release", deps=[curated_captions], kinds={"json", "parquet", "webdataset"}, **ROLL_UP,
+    group_name="release", deps=[curated_captions], kinds={"json", "parquet", "webdataset", "huggingface"}, **ROLL_UP,
     description="The published layout: {domain}.jsonl.gz per domain (ACAVCaps lines), qa.jsonl.gz "
-    "(MECAT-QA lines), captions.parquet (loads with `datasets`), WebDataset shards (flac + json) "
-    "for training and index.json (size and sha256 of every file), built in a staging folder and "
-    "swapped in whole once it round-trips; plots of the release in the metadata.",
+    "(MECAT-QA lines), captions.parquet (text only), the Hugging Face configs captions/ (audio as an "
+    "Audio feature) and qa/ (one row per pair) split by source, the dataset card README.md whose "
+    "configs `load_dataset` follows, WebDataset shards (flac + json) for training and index.json "
+    "(size and sha256 of every file); every file but the ACAVCaps/MECAT lines carries each clip's "
+    "source, window and licence. Built in a staging folder and swapped in whole once it "
+    "round-trips; plots of the release in the metadata.",
 )
 def release(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
     try:
@@ -90,7 +93,8 @@ def release(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.Mat
 @dg.asset_check(asset=release, blocking=True)
 def release_round_trip(settings: AcavSettings) -> dg.AssetCheckResult:
     """Every file matches index.json (size, sha256, nothing unlisted), and reading the published
-    files and tars back gives exactly the curated captions (000 clips excluded)."""
+    files, tars and Hugging Face Parquet back gives exactly the curated captions with their clips'
+    provenance (000 clips excluded); the card's configs cover exactly the Parquet files."""
     problems = round_trip_problems(settings.layout)
     passed = not any(problems.values())
     return dg.AssetCheckResult(

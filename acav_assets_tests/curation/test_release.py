@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 import webdataset as wds
 
-from acav_assets.captions.schema import FACETS
+from acav_assets.captions.schema import ABSENT, CONTENT_FACETS, FACETS
 from acav_assets.curation.release import (
     RELEASE_DOMAINS,
     read_qa,
@@ -31,11 +31,25 @@ REFERENCE = MECAT_SAMPLE
 DOMAINS = ["00A", "0M0", "S00", "SMA", "000", "S0A", "SM0", "0MA", "000"]
 
 
+LICENCES = ("CC-BY-4.0", "CC0-1.0 (generated)", None)
+SECONDS = 0.2
+
+
+def clip_provenance(i: int) -> dict:
+    """What the release joins from the clips table: clip ``i`` is the window [i, i + SECONDS) of
+    source ``vid{i // 2}`` (two windows per source), under one of :data:`LICENCES`."""
+    return {"source_id": f"vid{i // 2:08d}", "window_start_s": float(i), "window_end_s": i + SECONDS,
+            "duration_s": SECONDS, "license": LICENCES[i % len(LICENCES)]}
+
+
 def make_row(i: int, domain: str, shard: str = "shard-a") -> dict:
     key = f"vid{i:08d}_{i}_0_{i + 10}_0"
-    row = {"key": key, "shard": shard, "domain": domain, "status": "ok", "model": "test-model", "prompt_version": "v1"}
+    row = {"key": key, "shard": shard, "domain": domain, "status": "ok", "model": "test-model", "prompt_version": "v1",
+           **clip_provenance(i)}
     for facet in FACETS:
-        row[facet] = [f"{facet} caption {j} of clip {i}" for j in range(3)]
+        absent = facet in CONTENT_FACETS and domain[CONTENT_FACETS[facet]] == "0"
+        row[facet] = ([ABSENT, f"No {facet} in clip {i}.", f"Clip {i} has no {facet}."] if absent
+                      else [f"{facet} caption {j} of clip {i}" for j in range(3)])
         row[f"{facet}_confidence"] = [0.9, 0.8, 0.7]
     row["qa"] = [
         {"category": "direct_perception", "difficulty": d, "question": f"Question {q} about clip {i}?",
@@ -117,10 +131,13 @@ def test_parquet(rows, tmp_path):
     path = tmp_path / "release" / "captions.parquet"
     write_parquet(rows, str(path))
     table = pq.read_table(path)
-    assert table.column_names == ["key", "domain", *FACETS, "qa", "model"]
+    assert table.column_names == ["key", "source_id", "window_start_s", "window_end_s", "duration_s", "license",
+                                  "domain", *FACETS, "qa", "model"]
     assert table.num_rows == 7
     first = table.to_pylist()[0]
     assert first["key"] == min(r["key"] for r in rows if r.get("domain") not in (None, "000"))
+    assert {k: first[k] for k in ("source_id", "window_start_s", "duration_s", "license")} == {
+        "source_id": "vid00000000", "window_start_s": 0.0, "duration_s": SECONDS, "license": "CC-BY-4.0"}
     assert set(first["qa"][0]) == {"category", "difficulty", "question", "answer", "confidence"}
     assert len(first["long"]) == 3
 
@@ -153,7 +170,9 @@ def test_webdataset(rows, tmp_path):
     expected = {r["key"]: r for r in rows if r.get("domain") not in (None, "000")}
     assert set(seen) == set(expected)
     for key, record in seen.items():
-        assert record["domain"] == expected[key]["domain"]
+        assert record["domain"] == expected[key]["domain"] and record["license"] == expected[key]["license"]
+        assert (record["source_id"], record["window_start_s"]) == (expected[key]["source_id"],
+                                                                  expected[key]["window_start_s"])
         assert all(record[f] == expected[key][f] for f in FACETS)
         assert len(record["qa"]) == 5
 

@@ -11,20 +11,12 @@ import pytest
 from acav_assets.captions.schema import FACETS
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.curation import release
-from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.io import storage
 from acav_assets.stats import table1, warehouse
 from acav_assets.stats.token_stats import caption_token_rows
 from acav_assets_tests.curation.test_release_publish import curate
 
 NAME = "acav"
-
-
-def clips_table(keys: list[str], shard: str) -> pa.Table:
-    return pa.Table.from_pylist([
-        {"key": key, "shard": shard, "source": f"/a/{key}.wav", "start_s": 0.0, "end_s": 10.0, "source_id": key,
-         "manifest": "m.csv", "manifest_row": i + 1, "duration_s": 10.0, "checksum": f"{i:064x}", "status": "ok"}
-        for i, key in enumerate(keys)], schema=CLIPS_SCHEMA)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +26,6 @@ def built(tmp_path_factory):
     curate(layout, 9)
     for shard in ("shard-0", "shard-1"):
         rows = storage.read_table(layout.table("curated_captions", shard)).to_pylist()
-        storage.write_table(clips_table([r["key"] for r in rows], shard), layout.table("clips", shard))
         storage.write_table(caption_token_rows(rows, shard, FACETS), layout.table("caption_tokens", shard))
     summary = release.publish(layout, clips_per_shard=3)
     storage.write_table(table1.comparison(layout, NAME, []), layout.table("dataset_comparison"))
@@ -46,8 +37,8 @@ def built(tmp_path_factory):
 def test_every_place_counts_the_released_clips(built):
     layout, database, summary = built
     counts = warehouse.release_counts(layout, NAME, database)
-    assert counts == {"expected": 7, "caption_files": 7, "parquet": 7, "index": 7, "webdataset": 7,
-                      "table_1": 7, "dataset_stats": 7}
+    assert counts == {"expected": 7, "caption_files": 7, "parquet": 7, "hub_captions": 7, "index": 7,
+                      "webdataset": 7, "table_1": 7, "dataset_stats": 7}
     assert summary["clips"] == 7 and summary["lines_per_domain"]["000_skipped"] == 2
     assert warehouse.count_problems(counts) == [] and not any(release.round_trip_problems(layout).values())
     report = warehouse.check_statistics(database, layout)

@@ -10,20 +10,34 @@ import pytest
 from acav_assets.contracts.failures import PromotionRefused
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.curation import release
+from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
 from acav_assets.io import storage
 from acav_assets.io.audio_shards import AudioShardWriter, encode_flac
-from acav_assets_tests.curation.test_release import DOMAINS, make_row, sine
+from acav_assets_tests.curation.test_release import DOMAINS, SECONDS, make_row, sine
+
+
+def clips_table(rows: list[dict]) -> pa.Table:
+    """The decoded clips of ``rows`` as the clips asset stores them (provenance from make_row)."""
+    return pa.Table.from_pylist([
+        {"key": r["key"], "shard": r["shard"], "source": f"{r['source_id']}.wav", "start_s": r["window_start_s"],
+         "end_s": r["window_end_s"] if n % 2 else None, "source_id": r["source_id"], "license": r["license"],
+         "manifest": "m.csv", "manifest_row": n + 1, "duration_s": r["duration_s"], "checksum": f"{n:064x}",
+         "status": "ok"}
+        for n, r in enumerate(rows)], schema=CLIPS_SCHEMA)
 
 
 def curate(layout: DataLayout, count: int) -> None:
-    """Curated captions of ``count`` clips over two shards, with their audio tars."""
+    """Curated captions of ``count`` clips over two shards, with their decoded clips and audio tars."""
     rows = [make_row(i, DOMAINS[i % len(DOMAINS)], shard=f"shard-{i % 2}") for i in range(count)]
+    provenance = {"source_id", "window_start_s", "window_end_s", "duration_s", "license"}
     for shard in ("shard-0", "shard-1"):
         chosen = [r for r in rows if r["shard"] == shard]
-        storage.write_table(pa.Table.from_pylist(chosen), layout.table("curated_captions", shard))
+        storage.write_table(pa.Table.from_pylist([{k: v for k, v in r.items() if k not in provenance}
+                                                  for r in chosen]), layout.table("curated_captions", shard))
+        storage.write_table(clips_table(chosen), layout.table("clips", shard))
         with AudioShardWriter(layout.audio_tar(shard)) as writer:
             for i, row in enumerate(chosen):
-                writer.add(row["key"], encode_flac(sine(200 + 20 * i, 0.2)), {})
+                writer.add(row["key"], encode_flac(sine(200 + 20 * i, SECONDS)), {})
 
 
 @pytest.fixture
