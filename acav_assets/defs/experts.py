@@ -7,7 +7,7 @@ from acav_assets.contracts.domains import DOMAINS
 from acav_assets.defs.ingest import clips
 from acav_assets.defs.metadata import check_result, metadata, promote, table_metadata
 from acav_assets.defs.partitions import shard_partitions
-from acav_assets.defs.policies import PER_SHARD, TRANSIENT_RETRY
+from acav_assets.defs.policies import PER_SHARD, POOL_STEP
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.experts.checks import check_expert_table
 from acav_assets.experts.evidence import evidence_of_shard
@@ -21,7 +21,7 @@ from acav_assets.quality.suites import QualityReport, check_evidence
 def expert_asset(spec: ExpertSpec) -> dg.AssetsDefinition:
     """The asset of one expert: load its model (if any), analyse the shard, write the table."""
     resources = {"settings"} | ({spec.model} if spec.model else set())
-    capacity = {"pool": spec.pool, "retry_policy": TRANSIENT_RETRY} if spec.pool else {}
+    capacity = POOL_STEP[spec.pool] if spec.pool else {}  # pool, retries, k8s placement
 
     @dg.asset(name=spec.name, partitions_def=shard_partitions, group_name="experts", kinds=set(spec.kinds),
               deps=list(spec.reads), description=spec.description, required_resource_keys=resources,
