@@ -4,7 +4,9 @@ A domain is three letters, speech / music / other sound, with ``0`` for an absen
 ``000 00A 0M0 0MA S00 S0A SM0 SMA``. Content is decided from the ontology subtrees: the highest
 score among the Speech classes (S), among the Music classes and singing (M), and among every
 other sound class except silence and the "channel, environment and background" classes, which
-describe the recording rather than a source (A). Each part has a peak rule: present when its
+describe the recording rather than a source (A). A class with a music and a source parent (a
+bell, a chime) is decided by what is around it (:func:`part_scores`): music where another music
+class is sure of music, other sound elsewhere. Each part has a peak rule: present when its
 score passes its threshold in at least ``min_windows`` 2 s windows; its windows, merged, are the
 part's time segments. Two rules find what a peak misses in a mixture, from the tagger's scores
 on short overlapping frames (``frame_scores``; the 2 s windows stand in when a tags table has none):
@@ -13,10 +15,21 @@ on short overlapping frames (``frame_scores``; the 2 s windows stand in when a t
   their level in the rest of the clip, even when the music or speech keeps their scores low; a
   frame counts when one sound class rises ``sound_event`` times its usual spread above its clip
   median (log-odds), ``sound_event_voiced`` in frames where speech passes :data:`SPEECH_GATE`.
-  Human-sound classes (sighs, sobs, breathing) do not count in those: there they are the voice.
-* music as a bed (:func:`frame_evidence`): music under speech scores low in every window but
-  never goes away, while a musical-sounding effect spikes in one window; the music part is
-  present when its mean log-odds over frames reaches ``music_bed`` (off by default).
+  Human-sound classes (sighs, sobs, breathing) and alarms (dial tone, car alarm: tonal classes a
+  synthetic or buzzy voice lifts) do not count in those: there they are the voice. Nor do
+  source-ambiguous classes (ding, ping, buzz, thump) in frames with music: an instrument makes
+  them too.
+* music as a bed under a voice (:func:`frame_evidence`): music under speech scores low in every
+  window but never goes away, while a musical-sounding effect spikes in one window; in a clip
+  with a voiced frame, the music part is present when its mean log-odds over frames reaches
+  ``music_bed``. Without a voice, music needs no bed rule: it peaks (and an effect's music-like
+  sound does not last).
+
+One rule keeps a peak from finding music that is not there (:func:`music_extent`): a tonal
+effect (a whistle, a ringtone, a synthesised beep) can score as music in one window. Without a
+voice, music that is there lasts, so in a clip with no voiced frame the music peak counts only
+when at least ``music_extent`` of the frames pass :data:`MUSIC_GATE`. Under speech, a music bed
+is masked in many frames, so a clip with a voiced frame is not held to it.
 
 A clip the acoustics expert found silent is ``000``: routing takes its ``is_silent`` flag
 (:func:`acav_assets.experts.acoustics.is_silent`, DC offset removed) rather than a rule of its own.
@@ -49,10 +62,14 @@ from acav_assets.experts.spec import (
     ok_rows,
 )
 from acav_assets.experts.tagging.audioset_ontology import (
+    ANIMAL,
     CHANNEL_ENVIRONMENT_BACKGROUND,
     HUMAN_SOUNDS,
     MUSIC,
+    NATURAL_SOUNDS,
     SILENCE,
+    SOUNDS_OF_THINGS,
+    SOURCE_AMBIGUOUS_SOUNDS,
     SPEECH,
     Ontology,
     load_ontology,
@@ -66,38 +83,39 @@ from acav_assets.io.markdown import Markdown
 @dataclass(frozen=True)
 class RoutingThresholds:
     """Per-part thresholds. ``speech``, ``music`` and ``sound`` are peak window scores (tagger
-    probabilities in [0, 1]); ``music_bed`` is a mean log-odds of the music part over frames and
-    ``sound_event`` / ``sound_event_voiced`` a rise of one sound class over its clip median in
-    units of its spread, in unvoiced / voiced frames (see the module docstring); None switches
-    that rule off. Recalibrate them for another tagger
+    probabilities in [0, 1]); ``music_bed`` is a mean log-odds of the music part over frames (in a
+    clip with a voiced frame), ``sound_event`` / ``sound_event_voiced`` a rise of one sound class
+    over its clip median in units of its spread, in unvoiced / voiced frames, and ``music_extent``
+    the share of frames the music of a clip without a voice must last for its peak to count (see
+    the module docstring); None switches that rule off. Recalibrate them for another tagger
     (``acav-assets calibrate``, ACAV_ROUTING_THRESHOLDS_FILE, or ACAV_*_THRESHOLD).
 
     The defaults were fitted with ``fit_thresholds`` (acav_assets.experts.routing_calibration,
     ``min_windows`` 1) on the ``calibration`` split of the real labelled corpus of issue 15 (88
     clips of Debian-packaged recordings and their mixtures; packaged YAMNet, float scores, frame
-    scores on), starting from 0.5 / 0.3 / 0.3, event 11, voiced event 13: exact accuracy 84.1 %
-    there (60.2 % with the former 0.5 / 0.3 / 0.3 peaks alone), 77.4 % cross-validated in 5
-    folds; the ``heldout`` split was not used. Two choices the fit did not make: the voiced event
-    threshold is held at 13 (fitted freely it is 11.7, which gains two calibration clips, but the
-    synthetic voices of the demo corpus reach 12.6-12.9 and would route S00 as S0A), and the music
-    bed is off (it routes every calibration clip's music right, but it passes -3.7 on the demo's
-    applause and -5.1 on its birds). With the lite tagger they route all 24 demo clips as
-    recorded, with or without frame scores (scripts/check_demo_routing.py)."""
+    scores on): exact accuracy 92.0 % there (60.2 % with the former 0.5 / 0.3 / 0.3 peaks alone),
+    89.7 % cross-validated in 5 folds grouped by source; the ``heldout`` split was not used. Two
+    values sit in ranges where the calibration clips tie and keep their starting values: the music
+    extent (anything between 0.15, tonal effects, and 0.9, music without a voice) and the music
+    bed (between -6.6, the highest speech clip without music, and -4.1). With the lite tagger the
+    defaults route all 24 demo clips as recorded, with or without frame scores
+    (scripts/check_demo_routing.py)."""
 
     speech: float = 0.5
     music: float = 0.34
     sound: float = 0.19
     min_windows: int = 1  # windows a part's peak must pass in
-    music_bed: float | None = None  # mean log-odds of the music part over frames
+    music_bed: float | None = -5.0  # mean log-odds of the music part over the frames of a clip with a voice
+    music_extent: float | None = 0.5  # without a voice, the share of frames music must last for its peak to count
     sound_event: float | None = 11.2  # event strength (robust z of a sound class) in an unvoiced frame
-    sound_event_voiced: float | None = 13.0  # and in a voiced frame
+    sound_event_voiced: float | None = 11.7  # and in a voiced frame
 
     @classmethod
     def from_file(cls, path: str) -> RoutingThresholds:
         """The ``routing_thresholds`` object of a JSON thresholds file (as ``acav-assets calibrate``
         writes it); ValueError naming the file and the field when it is malformed. The frame rules
-        (``music_bed``, ``sound_event``, ``sound_event_voiced``) may be left out (their defaults) or
-        null (rule off)."""
+        (``music_bed``, ``sound_event``, ``sound_event_voiced``) and ``music_extent`` may be left
+        out (their defaults) or null (rule off)."""
         with fsspec.open(path, "r", encoding="utf-8") as handle:
             try:
                 document = json.load(handle)
@@ -106,7 +124,7 @@ class RoutingThresholds:
         values = document.get("routing_thresholds") if isinstance(document, dict) else None
         if not isinstance(values, dict):
             raise ValueError(f"routing thresholds file {path}: no 'routing_thresholds' object")
-        expected, optional = ("speech", "music", "sound", "min_windows"), tuple(FRAME_RULES)
+        expected, optional = ("speech", "music", "sound", "min_windows"), (*FRAME_RULES, *GATES)
         problems = [f"unknown field {name!r}" for name in values if name not in expected + optional]
         problems += [f"missing {name!r}" for name in expected if name not in values]
         for part in PARTS:
@@ -118,6 +136,8 @@ class RoutingThresholds:
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                       or not math.isfinite(value)):
                 problems.append(f"{name} is {value!r}, not a number or null")
+            elif name in GATES and value is not None and not 0.0 <= value <= 1.0:
+                problems.append(f"{name} is {value!r}, not a share in [0, 1] or null")
         windows = values.get("min_windows", 1)
         if isinstance(windows, bool) or not isinstance(windows, int) or windows < 1:
             problems.append(f"min_windows is {windows!r}, not an integer >= 1")
@@ -131,12 +151,18 @@ class RoutingThresholds:
 @dataclass(frozen=True)
 class ContentGroups:
     """Column indices of the tagger's labels that count as speech, music and other sound, and
-    the other-sound columns that are human sounds (a voice can raise them)."""
+    subsets of them: other-sound columns a voice can raise (``human`` sounds; ``tonal`` alarms and
+    signals such as dial tone or car alarm, which a synthetic or buzzy voice lifts), ``ambiguous``
+    source-ambiguous ones (ding, buzz, thump: an instrument makes them too), and ``dual`` music
+    columns that are also sounds of things, animals or nature (bells, chimes; see :func:`part_scores`)."""
 
     speech: np.ndarray
     music: np.ndarray
     sound: np.ndarray
     human: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    tonal: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    ambiguous: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    dual: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
     def from_labels(cls, label_mids: Sequence[str], ontology: Ontology) -> ContentGroups:
@@ -144,16 +170,26 @@ class ContentGroups:
         music = ontology.descendants(MUSIC) | ontology.descendants(ontology.mid("Singing"))
         not_a_source = ontology.descendants(SILENCE) | ontology.descendants(CHANNEL_ENVIRONMENT_BACKGROUND)
         human = ontology.descendants(HUMAN_SOUNDS)
-        index = {part: [] for part in (*PARTS, "human")}
+        tonal = ontology.descendants(ontology.mid("Alarm"))
+        ambiguous = ontology.descendants(SOURCE_AMBIGUOUS_SOUNDS)
+        sources = (ontology.descendants(SOUNDS_OF_THINGS) | ontology.descendants(ANIMAL)
+                   | ontology.descendants(NATURAL_SOUNDS))
+        index = {part: [] for part in (*PARTS, "human", "tonal", "ambiguous", "dual")}
         for i, mid in enumerate(label_mids):
             if mid in speech:
                 index["speech"].append(i)
             elif mid in music:
                 index["music"].append(i)
+                if mid in sources:
+                    index["dual"].append(i)
             elif mid not in not_a_source:
                 index["sound"].append(i)
                 if mid in human:
                     index["human"].append(i)
+                if mid in tonal:
+                    index["tonal"].append(i)
+                if mid in ambiguous:
+                    index["ambiguous"].append(i)
         return cls(**{part: np.asarray(ix, dtype=np.int64) for part, ix in index.items()})
 
 
@@ -164,16 +200,28 @@ class Route:
     segments: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
 
+SPEECH_GATE = 0.5  # a frame whose speech part passes this is voiced: human-sound classes there are the voice
+MUSIC_GATE = 0.5  # a frame whose music part passes this has music in it (music_extent, event_strength, bells)
+
+
 def part_scores(window_scores: np.ndarray, groups: ContentGroups) -> dict[str, np.ndarray]:
-    """Per window, the highest score within each part: {part: [W]}."""
+    """Per window, the highest score within each part: {part: [W]}. A class with a music and a
+    source parent (a bell) counts for music in windows where another music class passes
+    MUSIC_GATE, and for other sound elsewhere: among music it is an instrument, alone a bell."""
     scores = np.asarray(window_scores, dtype=np.float32)
-    return {
+    parts = {
         part: scores[:, getattr(groups, part)].max(axis=1) if len(getattr(groups, part)) else np.zeros(len(scores))
         for part in PARTS
     }
+    if len(groups.dual):
+        plain_music = np.setdiff1d(groups.music, groups.dual)
+        plain = scores[:, plain_music].max(axis=1) if len(plain_music) else np.zeros(len(scores))
+        alone = plain < MUSIC_GATE
+        parts["music"] = np.where(alone, plain, parts["music"])
+        parts["sound"] = np.where(alone, np.maximum(parts["sound"], scores[:, groups.dual].max(axis=1)), parts["sound"])
+    return parts
 
 
-SPEECH_GATE = 0.5  # a frame whose speech part passes this is voiced: human-sound classes there are the voice
 _MIN_FRAMES = 3  # fewer frames give no clip median to rise above: no event evidence
 _SPREAD_FLOOR = 1.0  # log-odds added to a class's spread, so a class that never moves needs a real rise
 _EPS = 1e-7  # probabilities are clipped to [_EPS, 1 - _EPS] before log-odds
@@ -192,15 +240,18 @@ def voiced_frames(frame_scores: np.ndarray, groups: ContentGroups) -> np.ndarray
 def event_strength(frame_scores: np.ndarray, groups: ContentGroups) -> np.ndarray:
     """Per frame, the strongest rise of one other-sound class above the rest of the clip: its
     log-odds minus its median over the clip's frames, over its median absolute deviation plus
-    one (at least 0). Human-sound classes do not count in voiced frames. Zeros for clips with
-    fewer than 3 frames."""
+    one (at least 0). Human-sound and alarm classes do not count in voiced frames, source-ambiguous
+    classes not in frames with music (MUSIC_GATE). Zeros for clips with fewer than 3 frames."""
     scores = np.asarray(frame_scores, dtype=np.float32)
     if len(scores) < _MIN_FRAMES or not len(groups.sound):
         return np.zeros(len(scores))
     odds = _log_odds(scores[:, groups.sound])
     median = np.median(odds, axis=0)
     rise = (odds - median) / (np.median(np.abs(odds - median), axis=0) + _SPREAD_FLOOR)
-    rise[np.ix_(voiced_frames(scores, groups), np.isin(groups.sound, groups.human))] = -np.inf
+    voice_like = np.isin(groups.sound, np.concatenate([groups.human, groups.tonal]))
+    rise[np.ix_(voiced_frames(scores, groups), voice_like)] = -np.inf
+    with_music = part_scores(scores, groups)["music"] >= MUSIC_GATE
+    rise[np.ix_(with_music, np.isin(groups.sound, groups.ambiguous))] = -np.inf
     return np.maximum(rise.max(axis=1), 0.0)
 
 
@@ -209,6 +260,20 @@ def music_log_odds(frame_scores: np.ndarray, groups: ContentGroups) -> np.ndarra
     return _log_odds(part_scores(frame_scores, groups)["music"])
 
 
+def music_extent(frame_scores: np.ndarray, groups: ContentGroups) -> float:
+    """The share of frames whose music part passes MUSIC_GATE; 1 when a frame is voiced (music under
+    speech is masked in many frames, so its extent says nothing) and 0 for a clip without frames."""
+    scores = np.asarray(frame_scores, dtype=np.float32)
+    if not len(scores):
+        return 0.0
+    if voiced_frames(scores, groups).any():
+        return 1.0
+    return float((part_scores(scores, groups)["music"] >= MUSIC_GATE).mean())
+
+
+# Gates: a threshold on a clip value that a part's peak must also pass to count ({gate: part}).
+GATES = {"music_extent": "music"}
+
 # The rules beyond the window peaks, and the part each finds: the music bed, and an event in an
 # unvoiced or a voiced frame (events under speech need their own, higher threshold: a synthetic
 # or buzzy voice lifts tone-like classes such as dial tone or car alarm).
@@ -216,18 +281,20 @@ FRAME_RULES = {"music_bed": "music", "sound_event": "sound", "sound_event_voiced
 
 
 def frame_evidence(frame_scores: np.ndarray, groups: ContentGroups) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """The clip's value for each of FRAME_RULES (the music part's mean log-odds over frames; the
-    highest :func:`event_strength` in unvoiced and in voiced frames) and the per-frame values
-    behind them. A clip without frames gets -inf."""
+    """The clip's value for each of FRAME_RULES (the music part's mean log-odds over frames, -inf
+    in a clip without a voiced frame; the highest :func:`event_strength` in unvoiced and in voiced
+    frames) and GATES (:func:`music_extent`), and the per-frame values behind the rules. A clip
+    without frames gets -inf (extent 0)."""
     scores = np.asarray(frame_scores, dtype=np.float32)
     events, voiced = event_strength(scores, groups), voiced_frames(scores, groups)
     per_frame = {"music_bed": music_log_odds(scores, groups), "sound_event": np.where(voiced, 0.0, events),
                  "sound_event_voiced": np.where(voiced, events, 0.0)}
     if not len(scores):
-        return {rule: -math.inf for rule in FRAME_RULES}, per_frame
-    clip = {"music_bed": float(per_frame["music_bed"].mean()),
+        return {**{rule: -math.inf for rule in FRAME_RULES}, "music_extent": 0.0}, per_frame
+    clip = {"music_bed": float(per_frame["music_bed"].mean()) if voiced.any() else -math.inf,
             "sound_event": float(per_frame["sound_event"].max()),
-            "sound_event_voiced": float(per_frame["sound_event_voiced"].max())}
+            "sound_event_voiced": float(per_frame["sound_event_voiced"].max()),
+            "music_extent": music_extent(scores, groups)}
     return clip, per_frame
 
 
@@ -235,10 +302,14 @@ def parts_present(kth_best: dict[str, float], rules: dict[str, float], threshold
                   is_silent: bool = False) -> tuple[bool, bool, bool]:
     """Speech, music, sound present? ``kth_best``: each part's ``min_windows``-th best window score
     (-inf when the clip has fewer windows); ``rules``: the clip's :func:`frame_evidence` (a rule
-    missing there never fires)."""
+    missing there never fires; a gate missing there is passed)."""
     if is_silent:
         return False, False, False
     present = {part: kth_best[part] >= getattr(thresholds, part) for part in PARTS}
+    for gate, part in GATES.items():
+        limit = getattr(thresholds, gate)
+        if limit is not None and rules.get(gate, math.inf) < limit:
+            present[part] = False
     for rule, part in FRAME_RULES.items():
         limit = getattr(thresholds, rule)
         if limit is not None and rules.get(rule, -math.inf) >= limit:
@@ -281,8 +352,9 @@ def route_clip(
     frame_starts: np.ndarray | None = None,
 ) -> Route:
     """The clip's domain, its part scores and per-part time segments. Without ``frame_scores``
-    the windows serve as frames. Segments: the windows where a part's peak passes, plus the
-    frames where a frame rule that fired passes (for the music bed: frames at or above it)."""
+    the windows serve as frames, except for the music bed (off). Segments: the windows where a part's peak passes, plus the
+    frames where a frame rule that fired passes (for the music bed: frames at or above it); a peak
+    that a gate stops marks no windows."""
     window_starts, window_ends = np.asarray(window_starts, dtype=np.float64), np.asarray(window_ends, dtype=np.float64)
     per_window = part_scores(window_scores, groups)
     if frame_scores is None:
@@ -292,11 +364,16 @@ def route_clip(
         clip_end = float(window_ends[-1]) if len(window_ends) else 0.0
         frame_spans = [(float(s), min(float(s) + FRAME_S, clip_end)) for s in np.asarray(frame_starts)]
     rules, per_frame = frame_evidence(frames, groups)
+    if frame_scores is None:  # a 2 s window's score is its best moment: windows overstate a bed
+        rules["music_bed"] = -math.inf
     k = thresholds.min_windows
     kth = {part: float(np.sort(per_window[part])[::-1][k - 1]) if len(per_window[part]) >= k else -math.inf
            for part in PARTS}
     present = parts_present(kth, rules, thresholds, is_silent)
-    segments = {part: merge_windows(per_window[part] >= getattr(thresholds, part), window_starts, window_ends)
+    gated = {part for gate, part in GATES.items()
+             if getattr(thresholds, gate) is not None and rules[gate] < getattr(thresholds, gate)}
+    segments = {part: [] if part in gated else
+                merge_windows(per_window[part] >= getattr(thresholds, part), window_starts, window_ends)
                 for part in PARTS}
     for rule, part in FRAME_RULES.items():
         limit = getattr(thresholds, rule)

@@ -1,18 +1,18 @@
 """Calibrate the routing thresholds against the domains recorded in a manifest.
 
-Each clip is decoded, stored-and-read as 16-bit FLAC, tagged on 2 s windows and measured for
-silence once (:func:`collect_evidence`); only its per-window part scores and the values of the
-frame rules (music bed, strongest event in unvoiced and in voiced frames, from frame scores) are
-kept, so the search never tags again. A part is present when its ``min_windows``-th best window
-reaches its peak threshold, or one of its frame rules reaches its threshold (as
-:func:`~acav_assets.experts.routing.route_clip` decides). For each ``min_windows`` from 1 to
-``max_min_windows`` (default 1: on the real corpus's calibration split, 2 and 3 fitted better but
-cross-validated worse, 74 % against 78 %, and fail short clips) the search tries every combination
-of the six thresholds on a grid cut between the observed values (each frame rule also switched
-off), then refines each over every observed cut, keeping the best exact accuracy (ties: the one
-nearest the current thresholds). :func:`calibrate` reports cross-validated
-accuracy with folds grouped by source, so no recording is both fitted and scored, and scores
-held-out clips only with thresholds fitted without them.
+Each clip is decoded, stored-and-read as 16-bit FLAC, tagged on 2 s windows and measured for silence
+once (:func:`collect_evidence`); only its per-window part scores and the values of the frame rules
+(music bed, strongest event in unvoiced and in voiced frames, music extent, from frame scores) are kept, so the
+search never tags again. A part is present when its ``min_windows``-th best window reaches its peak
+threshold and the clip passes the part's gates (music: ``music_extent``), or one of its frame rules
+reaches its threshold (as :func:`~acav_assets.experts.routing.route_clip` decides). For each
+``min_windows`` from 1 to ``max_min_windows`` (default 1: on the real corpus's calibration split, 2
+and 3 fitted better but cross-validated worse, 74 % against 78 %, and fail short clips) the search
+tries every combination of the seven thresholds on a grid cut between the observed values (each
+frame rule and gate also switched off), then refines each over every observed cut, keeping the best
+exact accuracy (ties: the one nearest the current thresholds). :func:`calibrate` reports
+cross-validated accuracy with folds grouped by source, so no recording is both fitted and scored, and
+scores held-out clips only with thresholds fitted without them.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from acav_assets.contracts.domains import PARTS, domain_code, has_part
 from acav_assets.experts.acoustics import is_silent
 from acav_assets.experts.routing import (
     FRAME_RULES,
+    GATES,
     ContentGroups,
     RoutingThresholds,
     confusion_markdown,
@@ -129,11 +130,29 @@ def score_routing(recorded: Sequence[str], routed: Sequence[str]) -> RoutingScor
     return RoutingScore(len(recorded), accuracy, matrix, letters)
 
 
-# Each threshold: the part its rule finds, whether it is a probability, and the scale that makes
-# distances to the current thresholds comparable (log-odds rules move in larger steps).
+# Each threshold: the part its rule finds (or a gate stops), whether it is in [0, 1], and the scale
+# that makes distances to the current thresholds comparable (log-odds rules move in larger steps).
 _RULES = {"speech": ("speech", True, 1.0), "music": ("music", True, 1.0), "sound": ("sound", True, 1.0),
-          **{rule: (part, False, 10.0) for rule, part in FRAME_RULES.items()}}
+          **{rule: (part, False, 10.0) for rule, part in FRAME_RULES.items()},
+          **{gate: (part, True, 1.0) for gate, part in GATES.items()}}
 _OFF = math.inf  # a frame rule's threshold of inf: that rule off (None in RoutingThresholds)
+_OPEN = -math.inf  # a gate's threshold of -inf: every clip passes (None in RoutingThresholds)
+
+
+def _off(name: str) -> float:
+    """The search's stand-in for None: a rule that never fires, a gate that never stops."""
+    return _OPEN if name in GATES else _OFF
+
+
+def _part_on(part: str, values: dict[str, np.ndarray], cut: dict[str, np.ndarray]) -> np.ndarray:
+    """Which clips (last axis) each candidate (first axis of the ``cut`` arrays) finds ``part`` in:
+    its peak, when its gates pass, or any of its frame rules."""
+    peak = values[part][None] >= cut[part][:, None]
+    for gate, gated in GATES.items():
+        if gated == part:
+            peak &= values[gate][None] >= cut[gate][:, None]
+    rules = [values[rule][None] >= cut[rule][:, None] for rule, found in FRAME_RULES.items() if found == part]
+    return np.logical_or.reduce([peak, *rules])
 
 
 def _cuts(values: np.ndarray, current: float, max_grid: int | None = None, bounded: bool = True) -> np.ndarray:
@@ -171,19 +190,17 @@ def _nearest_best(counts: np.ndarray, distance: np.ndarray) -> int:
 
 def _distance(name: str, cuts: np.ndarray, current: float) -> np.ndarray:
     """How far each cut is from the current threshold, in the rule's scale (off to on counts 1)."""
+    cuts = np.asarray(cuts, dtype=np.float64)
     one_off = np.isinf(cuts) != math.isinf(current)
     with np.errstate(invalid="ignore"):
         gap = np.abs(cuts - current) / _RULES[name][2]
     return np.where(one_off, 1.0, np.where(np.isinf(cuts), 0.0, gap))
 
 
-def _presence(values: dict[str, np.ndarray], chosen: dict[str, float], skip: str | None = None) -> dict[str, np.ndarray]:
-    """Per part, the clips whose part one of its rules (except ``skip``) finds present."""
-    present = {part: np.zeros(len(values["speech"]), dtype=bool) for part in PARTS}
-    for name, (part, _, _) in _RULES.items():
-        if name != skip:
-            present[part] |= values[name] >= chosen[name]
-    return present
+def _presence(values: dict[str, np.ndarray], chosen: dict[str, float]) -> dict[str, np.ndarray]:
+    """Per part, the clips whose part the ``chosen`` thresholds find present."""
+    cut = {name: np.array([value]) for name, value in chosen.items()}
+    return {part: _part_on(part, values, cut)[0] for part in PARTS}
 
 
 def _rule_values(evidence: Sequence[ClipEvidence], k: int, best_k: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -192,6 +209,8 @@ def _rule_values(evidence: Sequence[ClipEvidence], k: int, best_k: dict[str, np.
     values = {part: best_k[part][:, k - 1] for part in PARTS}
     for rule in FRAME_RULES:
         values[rule] = np.where(silent, -np.inf, [c.rules.get(rule, -np.inf) for c in evidence])
+    for gate in GATES:  # a clip without the value passes the gate, as in routing.parts_present
+        values[gate] = np.array([c.rules.get(gate, np.inf) for c in evidence], dtype=np.float64)
     return values
 
 
@@ -208,7 +227,7 @@ def fit_thresholds(
         raise ValueError("no clips to fit the routing thresholds on")
     best_k = kth_best(evidence, max_k=max_min_windows)
     truth = {part: np.array([has_part(c.domain, part) for c in evidence]) for part in PARTS}
-    start = {name: _OFF if getattr(current, name) is None else float(getattr(current, name)) for name in _RULES}
+    start = {name: _off(name) if getattr(current, name) is None else float(getattr(current, name)) for name in _RULES}
     unknown = set(fixed) - set(_RULES)
     if unknown:
         raise ValueError(f"cannot hold {', '.join(sorted(unknown))}: the thresholds are {', '.join(_RULES)}")
@@ -221,7 +240,7 @@ def fit_thresholds(
             if name not in searched:
                 return np.array([start[name]])
             cuts = _cuts(values[name], start[name], size, _RULES[name][1])
-            return cuts if _RULES[name][1] else np.append(cuts, _OFF)
+            return cuts if name in PARTS else np.append(cuts, _off(name))
 
         # Per part, the candidate threshold combinations, the clips each gets right and its distance.
         options, right, distance = {}, {}, {}
@@ -229,9 +248,7 @@ def fit_thresholds(
             names = [name for name, rule in _RULES.items() if rule[0] == part]
             grids = [grid(name, max_grid if name == "speech" else rule_grid) for name in names]
             combos = np.stack(np.meshgrid(*grids, indexing="ij"), axis=-1).reshape(-1, len(names))
-            on = np.zeros((len(combos), len(evidence)), dtype=bool)
-            for j, name in enumerate(names):
-                on |= values[name][None] >= combos[:, j, None]
+            on = _part_on(part, values, {name: combos[:, j] for j, name in enumerate(names)})
             options[part] = [dict(zip(names, map(float, row))) for row in combos]
             right[part] = (on == truth[part][None]).astype(np.float32)
             distance[part] = sum(_distance(name, combos[:, j], start[name]) for j, name in enumerate(names))
@@ -248,9 +265,9 @@ def fit_thresholds(
             for name in searched:
                 part = _RULES[name][0]
                 cuts = grid(name, None)
-                others = _presence(values, chosen, skip=name)
+                others = _presence(values, chosen)
                 held = np.logical_and.reduce([others[o] == truth[o] for o in PARTS if o != part])
-                on = others[part][None] | (values[name][None] >= cuts[:, None])
+                on = _part_on(part, values, {**{n: np.full(len(cuts), v) for n, v in chosen.items()}, name: cuts})
                 counts = ((on == truth[part][None]) & held[None]).sum(axis=1)
                 chosen[name] = float(cuts[_nearest_best(counts, _distance(name, cuts, start[name]))])
             if chosen == before:
@@ -261,7 +278,7 @@ def fit_thresholds(
         ok = np.logical_and.reduce([present[part] == truth[part] for part in PARTS])
         gap = sum(float(_distance(name, np.array([chosen[name]]), start[name])[0]) for name in _RULES)
         gap += k != current.min_windows
-        fitted = RoutingThresholds(min_windows=k, **{name: None if math.isinf(v) else v for name, v in chosen.items()})
+        fitted = RoutingThresholds(min_windows=k, **{name: None if v == _off(name) else v for name, v in chosen.items()})
         candidate = (float(ok.mean()), -gap, fitted)
         if best is None or candidate[:2] > best[:2]:
             best = candidate
@@ -357,7 +374,8 @@ def thresholds_text(thresholds: RoutingThresholds) -> str:
     def rule(value: float | None) -> str:
         return "off" if value is None else f"{value:g}"
 
-    return (f"speech {thresholds.speech:g}, music {thresholds.music:g} or bed {rule(thresholds.music_bed)}, "
+    return (f"speech {thresholds.speech:g}, music {thresholds.music:g} (lasting {rule(thresholds.music_extent)} "
+            f"without a voice) or bed {rule(thresholds.music_bed)}, "
             f"sound {thresholds.sound:g} or event {rule(thresholds.sound_event)} (voiced "
             f"{rule(thresholds.sound_event_voiced)}), min_windows {thresholds.min_windows}")
 

@@ -18,7 +18,7 @@ from acav_assets.experts.sound_events import sound_event_row, sound_events
 from acav_assets.experts.tagging.audioset_ontology import load_ontology
 
 NAMES = ["Speech", "Music", "Piano", "Dog", "Silence", "Inside, small room", "Singing", "Female speech, woman speaking",
-         "Sigh", "Door"]
+         "Sigh", "Door", "Car alarm", "Ding", "Church bell"]
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +44,13 @@ def windows(n: int) -> tuple[np.ndarray, np.ndarray]:
 def test_groups_follow_the_ontology(labels):
     _, groups = labels
     assert [NAMES[i] for i in groups.speech] == ["Speech", "Female speech, woman speaking"]
-    assert [NAMES[i] for i in groups.music] == ["Music", "Piano", "Singing"]
+    assert [NAMES[i] for i in groups.music] == ["Music", "Piano", "Singing", "Church bell"]
     # Silence and room acoustics describe the recording, not a source: not "other sound".
-    assert [NAMES[i] for i in groups.sound] == ["Dog", "Sigh", "Door"]
-    assert [NAMES[i] for i in groups.human] == ["Sigh"]  # a voice can raise it
+    assert [NAMES[i] for i in groups.sound] == ["Dog", "Sigh", "Door", "Car alarm", "Ding"]
+    assert [NAMES[i] for i in groups.human] == ["Sigh"]  # a voice can raise them
+    assert [NAMES[i] for i in groups.tonal] == ["Car alarm"]
+    assert [NAMES[i] for i in groups.ambiguous] == ["Ding"]  # an instrument can make it
+    assert [NAMES[i] for i in groups.dual] == ["Church bell"]  # a musical instrument and a sound of things
 
 
 @pytest.mark.parametrize(
@@ -176,6 +179,46 @@ def test_events_under_speech_need_more_and_a_voice_is_no_event():
     assert frames_route(sigh, lenient).domain == "S0A"
 
 
+def test_an_alarm_rising_in_a_voiced_frame_is_the_voice():
+    lenient = RoutingThresholds(sound_event=5.0, sound_event_voiced=7.0)
+    alarm = bed(19, Speech=0.95)
+    alarm[5]["Car alarm"] = 2e-3  # about 10 log-odds above its level elsewhere
+    assert frames_route(alarm, lenient).domain == "S00"
+    alarm[5]["Speech"] = 0.1  # in a pause it is an event
+    assert frames_route(alarm, lenient).domain == "S0A"
+
+
+def test_a_ding_in_music_is_the_music():
+    music = bed(19, Music=0.95, Ding=1e-6)
+    music[7]["Ding"] = 0.1  # the same rise as the door under music, but a ding names a timbre, not a source
+    assert frames_route(music).domain == "0M0"
+    music[7]["Music"] = 0.3  # where the music is unsure, a ding is an event
+    assert frames_route(music).domain == "0MA"
+
+
+def test_a_bell_is_music_among_music_and_a_sound_alone():
+    bell = bed(19, **{"Church bell": 0.9})
+    route = frames_route(bell)
+    assert route.scores["sound"] == pytest.approx(0.9) and route.domain == "00A"  # lasting, but no other music: a bell
+    assert frames_route(bed(19, **{"Church bell": 0.9, "Music": 0.95})).domain == "0M0"  # among music: an instrument
+
+
+def test_music_without_a_voice_must_last():
+    effect = bed(19, Door=0.6)
+    effect[7]["Music"] = effect[8]["Music"] = 0.8  # a tonal effect the tagger hears as music in 2 of 19 frames
+    route = frames_route(effect)
+    assert route.scores["music"] >= RoutingThresholds().music
+    assert route.domain == "00A" and route.segments["music"] == []
+    assert frame_evidence(scores(effect), labels_groups())[0]["music_extent"] == pytest.approx(2 / 19)
+    assert frames_route(effect, RoutingThresholds(music_extent=0.1)).domain == "0MA"
+    assert frames_route(effect, RoutingThresholds(music_extent=None)).domain == "0MA"
+    # Music that lasts is music; under a voice, music is masked in many frames and is not held to it.
+    assert frames_route(bed(19, Door=0.6, Music=0.8)).domain == "0MA"
+    voiced = [dict(row, Speech=0.9) for row in effect]
+    assert frame_evidence(scores(voiced), labels_groups())[0]["music_extent"] == 1.0
+    assert frames_route(voiced).domain == "SMA"
+
+
 def test_without_frames_the_windows_stand_in():
     rows = bed(5, Music=0.95)
     rows[2]["Door"] = 0.1
@@ -187,10 +230,17 @@ def test_without_frames_the_windows_stand_in():
 
 
 def test_the_music_bed_rule():
-    quiet_music = bed(19, Speech=0.95, Music=0.02)  # never near the peak threshold, but always there
-    assert frames_route(quiet_music).domain == "S00"  # off by default
-    assert frames_route(quiet_music, RoutingThresholds(music_bed=-4.0)).domain == "SM0"
+    quiet_music = bed(19, Speech=0.95, Music=0.02)  # never near the peak threshold, but always there (-3.9)
+    assert frames_route(quiet_music).domain == "SM0"
     assert frames_route(quiet_music, RoutingThresholds(music_bed=-3.0)).domain == "S00"
+    assert frames_route(quiet_music, RoutingThresholds(music_bed=None)).domain == "S00"
+    # Only under a voice: without one, music peaks when it is there.
+    no_voice = [dict(row, Speech=0.0) for row in quiet_music]
+    assert frame_evidence(scores(no_voice), labels_groups())[0]["music_bed"] == -np.inf
+    assert frames_route(no_voice).domain == "000"
+    # Nor from 2 s windows, whose scores are their best moments.
+    starts, ends = windows(5)
+    assert route_clip(scores(bed(5, Speech=0.95, Music=0.02)), starts, ends, labels_groups()).domain == "S00"
 
 
 def test_merge_intervals():

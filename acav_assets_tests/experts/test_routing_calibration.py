@@ -56,12 +56,14 @@ def test_fast_routing_matches_route_clip():
         evidence.append(rc.ClipEvidence(f"c{i}", f"s{i}", "000", silent, {p: scores[:, j] for j, p in enumerate(PARTS)},
                                         rules=frame_evidence(scores, groups)[0]))  # the windows as frames
     for thresholds in (RoutingThresholds(), RoutingThresholds(0.7, 0.2, 0.5, 2), RoutingThresholds(0.4, 0.4, 0.4, 3),
-                       RoutingThresholds(0.9, 0.9, 0.9, 1, music_bed=-2.0, sound_event=1.0, sound_event_voiced=1.5)):
+                       RoutingThresholds(0.9, 0.9, 0.9, 1, music_bed=-2.0, sound_event=1.0, sound_event_voiced=1.5),
+                       RoutingThresholds(0.3, 0.1, 0.3, 1, music_extent=0.6)):
         expected = [route_clip(s, np.arange(len(s)) * 2.0, np.arange(1, len(s) + 1) * 2.0, groups, thresholds,
-                               silent).domain for s, silent in raw]
+                               silent, s, np.arange(len(s)) * 2.0).domain for s, silent in raw]
         assert rc.route_evidence(evidence, thresholds) == expected
     # Each frame rule fires on some clip of this set: the comparison above tests them all.
     assert any(e.rules["sound_event"] >= 1.0 for e in evidence) and any(e.rules["music_bed"] >= -2.0 for e in evidence)
+    assert any(e.windows["music"].max() >= 0.1 and e.rules["music_extent"] < 0.6 for e in evidence)  # the gate bites
 
 
 def test_the_search_fits_the_frame_rules():
@@ -89,6 +91,30 @@ def test_the_search_fits_the_frame_rules():
     assert off.music_bed is None
     with pytest.raises(ValueError, match="cannot hold loudness"):
         rc.fit_thresholds(clips, start, fixed=("loudness",))
+
+
+def test_the_search_fits_the_music_extent():
+    """Music peaks in every clip with a music letter and in tonal effects; only real music lasts
+    (extent >= 0.8, effects <= 0.3)."""
+    rng = np.random.default_rng(3)
+    clips = []
+    for i in range(40):
+        domain = ("0M0", "0MA", "00A", "000")[i % 4]
+        music, effect = domain[1] == "M", domain == "00A"
+        windows = {"speech": [0.1], "music": [rng.uniform(0.6, 1.0) if music or effect else 0.1],
+                   "sound": [0.9 if domain[2] == "A" else 0.0]}
+        extent = rng.uniform(0.8, 1.0) if music else rng.uniform(0.0, 0.3)
+        clips.append(replace(clip(i, domain, windows), rules={"music_extent": extent}))
+    start = RoutingThresholds(music_extent=0.05, music_bed=None, sound_event=None, sound_event_voiced=None)
+    assert rc.score_routing([c.domain for c in clips], rc.route_evidence(clips, start)).accuracy < 0.8
+    fitted, accuracy = rc.fit_thresholds(clips, start)
+    lasting = min(c.rules["music_extent"] for c in clips if c.domain[1] == "M")
+    brief = max(c.rules["music_extent"] for c in clips if c.domain == "00A")
+    assert accuracy == 1.0 and brief < fitted.music_extent <= lasting
+    assert "music 0.34 (lasting" in rc.thresholds_text(fitted)
+    # Off stays off, and a clip without the value passes the gate.
+    assert rc.fit_thresholds(clips, replace(start, music_extent=None))[0].music_extent is None
+    assert rc.route_evidence([replace(clips[2], rules={})], fitted) == ["0MA"]
 
 
 def test_the_search_finds_thresholds_that_separate_the_domains():
@@ -155,7 +181,8 @@ def test_calibration_on_the_demo_corpus(demo_evidence):
 
 def test_the_thresholds_file_round_trips(tmp_path):
     path = str(tmp_path / "routing_thresholds.json")
-    thresholds = RoutingThresholds(0.45, 0.25, 0.35, 2, music_bed=-4.5, sound_event=10.0, sound_event_voiced=None)
+    thresholds = RoutingThresholds(0.45, 0.25, 0.35, 2, music_bed=-4.5, music_extent=0.4, sound_event=10.0,
+                                   sound_event_voiced=None)
     rc.write_thresholds_file(path, thresholds, {"manifest": "m.csv", "cv_accuracy": 0.9})
     assert json.loads(Path(path).read_text())["provenance"]["cv_accuracy"] == 0.9
     assert RoutingThresholds.from_file(path) == thresholds
@@ -177,6 +204,8 @@ def test_the_thresholds_file_round_trips(tmp_path):
      "unknown field 'noise'; missing 'sound'"),
     ('{"routing_thresholds": {"speech": 0.5, "music": 0.3, "sound": 0.3, "min_windows": 1, "sound_event": "high"}}',
      "sound_event is 'high', not a number or null"),
+    ('{"routing_thresholds": {"speech": 0.5, "music": 0.3, "sound": 0.3, "min_windows": 1, "music_extent": 1.5}}',
+     "music_extent is 1.5, not a share in \\[0, 1\\] or null"),
     ('{"speech": 0.5}', "no 'routing_thresholds' object"),
     ("speech: 0.5", "not JSON"),
 ])
