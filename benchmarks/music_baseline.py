@@ -1,62 +1,27 @@
-"""The music expert: rhythm, tonality, loudness, texture, vocals and tagger labels of a music clip.
+"""The music expert as it was before issue 16, kept only as the slow side of speed benchmarks.
 
-Captions of music need a few musical facts ("an upbeat pop song in G major at about 120 BPM,
-with drums, guitar and a female singer"). Tempo, beats, key, loudness and the harmonic /
-percussive / vocal make-up are measured here from the signal with librosa and numpy; genre,
-mood and instrument names come from the clip-level AudioSet scores that the tagger already
-produced, filtered to the AudioSet music subtree. Free of Dagster so it can be unit-tested.
-
-Methods, in short
------------------
-* **Tempo**: autocorrelation of a mel spectral-flux onset envelope (8 ms hop), weighted by a
-  log-normal tempo prior centred on 120 BPM (1 octave wide) to pick the metrical level, with
-  the peak lag refined by parabolic interpolation and then by a least-squares fit of the
-  beat times that librosa's dynamic-programming beat tracker finds at that tempo.
-* **Beat confidence**: the normalised (unbiased) autocorrelation of the onset envelope at the
-  beat period, clipped to [0, 1]: about 1 for a steady pulse, about 0.1 for noise or speech;
-  below 0.2 no tempo is reported.
-* **Key**: energy-weighted CQT chroma of the clip, correlated (Pearson) with the 24 rotations
-  of the Krumhansl–Kessler major and minor key profiles; the best key wins and its
-  correlation (clipped to [0, 1]) is the confidence; below 0.5 (drums, clicks) no key is
-  named. Relative and dominant keys are the usual confusions.
-* **Harmonic / percussive ratio**: energy shares of librosa's soft-mask HPSS (they sum to 1).
-* **Vocals**: a REPET-SIM style separation of the harmonic part (what does not repeat over
-  the clip is foreground), restricted to the voice band, gives ``separate_vocals`` and the
-  vocal energy share; ``vocal_presence`` blends that with the tagger's singing-related
-  scores. The energy share alone cannot tell a voice from a lead instrument, so ``has_vocals``
-  needs singing evidence from the tagger.
-
-Every measure that a clip cannot support (digital silence or below -60 dBFS, too short) is
-``None`` rather than a guess; the tagger-derived lists are filled whatever the signal.
+Every clip gets its own STFT for the onset envelope, another for HPSS and separation and a
+third inside the CQT chroma; scipy's median filters; the CQT filters rebuilt per clip; and the
+REPET-SIM vocal separation on every clip whatever the tags say. Its numbers equal the current
+expert's except for the vocal fields that the current one leaves out without singing evidence.
+Nothing in the pipeline uses it.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable, Mapping
-from functools import partial
 
 import librosa
 import numpy as np
 import pyarrow as pa
 
-from acav_assets.experts.shard_runner import analyse_shard
-from acav_assets.experts.spec import ExpertOutput, ExpertSpec, ShardInputs, ok_rows
-from acav_assets.experts.tagging.audioset_ontology import load_ontology
-from acav_assets.experts.tagging.tag_table import label_mids_of
 from acav_assets.io.mono_signal import integrated_loudness_lufs, validated_mono
 from acav_assets.io.table_fields import described_field as _field
 
-__all__ = [
-    "GENRE_LABELS",
-    "INSTRUMENT_LABELS",
-    "MOOD_LABELS",
-    "MUSIC_FIELDS",
-    "VOCAL_LABELS",
-    "analyse_music",
-    "separate_vocals",
-]
+__all__ = ["analyse_music", "analyse_music_and_vocals", "naive_music_seconds", "separate_vocals"]
 
 # --------------------------------------------------------------------------------------------
 # AudioSet music subtree (display names verbatim from the AudioSet ontology / YAMNet class map)
@@ -547,38 +512,12 @@ def analyse_music_and_vocals(
     return result
 
 
-def _music_of(vocals: Callable, audio: np.ndarray, sample_rate: int, tag_scores: dict) -> dict:
-    return analyse_music_and_vocals(audio, sample_rate, tag_scores=tag_scores, analyse_vocals=vocals)
-
-
-def music_of_shard(inputs: ShardInputs) -> ExpertOutput:
-    """Every clip routed with music analysed, with its tagger scores; sung words through the
-    speech models (``inputs.model`` is the speech expert's (vad, asr, gender))."""
-    from acav_assets.experts.speech.analysis import analyse_speech
-
-    keys = set(inputs.keys("music"))
-    tags_table = inputs.read("tags")
-    ontology = load_ontology()
-    names = [ontology.name(mid) for mid in label_mids_of(tags_table)]
-    clip_kwargs = {
-        row["key"]: {"tag_scores": dict(zip(names, row["clip_scores"]))} for row in ok_rows(tags_table) if row["key"] in keys
-    }
-    vad, asr, gender = inputs.model
-    vocals = partial(analyse_speech, vad=vad, asr=asr, gender=gender)
-    table = analyse_shard(inputs.audio, inputs.shard, MUSIC_FIELDS + VOCAL_FIELDS, partial(_music_of, vocals),
-                          keys=keys, clip_kwargs=clip_kwargs, workers=inputs.workers, name="music", log=inputs.log)
-    return ExpertOutput(table)
-
-
-SPEC = ExpertSpec(
-    name="music",
-    description="Music expert on clips routed to *M*: tempo and beat confidence, key and mode, loudness, "
-    "harmonic/percussive balance, vocal presence, genre/mood/instrument labels from the AudioSet music subtree; "
-    "sung words through the speech expert.",
-    fields=tuple(MUSIC_FIELDS + VOCAL_FIELDS), analyse=music_of_shard, reads=("routing", "tags"), coverage="music",
-    model="speech_models", pool="gpu",
-    ranges={"tempo_bpm": (30.0, 300.0), "beat_confidence": (0.0, 1.0), "key_confidence": (0.0, 1.0),
-            "harmonic_ratio": (0.0, 1.0), "percussive_ratio": (0.0, 1.0), "vocal_presence": (0.0, 1.0)},
-    value_sets={"musical_key": [*PITCH_CLASSES, None], "mode": ["major", "minor", None]},
-    check="One row per *M* clip; tempo 30-300 BPM, a key from the 12 pitch classes, ratios in [0, 1].",
-)
+def naive_music_seconds(paths: list[str], sample_rate: int = 16000) -> float:
+    """Seconds spent in this module's ``analyse_music`` on each file (loading not counted)."""
+    spent = 0.0
+    for path in paths:
+        audio, _ = librosa.load(path, sr=sample_rate, mono=True)
+        started = time.perf_counter()
+        analyse_music(audio, sample_rate)
+        spent += time.perf_counter() - started
+    return spent
