@@ -23,7 +23,8 @@ Robustness rules (the same as the LALM baseline's):
   endpoint's content filter blocked is an error at once;
 * no item spends more than ``clip_deadline_s`` on requests, retries and repairs together;
 * valid replies are cached under a hash of (model, prompt version, the original messages,
-  temperature, max_tokens, extra params); a cached reply is used only while it still parses;
+  temperature, max_tokens, extra params) in a ``ReplyCache`` (see ``reply_cache``: one SQLite
+  store on a local root); a cached reply is used only while it still parses;
 * the API key is never put in a repr, a log line, an error message, an outcome or the cache.
 
 ``openai`` (the official client) is imported only when no client is passed in.
@@ -35,7 +36,6 @@ import hashlib
 import json
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -43,14 +43,12 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-import fsspec
-
+from acav_assets.captions.reply_cache import ReplyCache
 from acav_assets.contracts.domains import STATUS_ERROR, STATUS_OK, error_text
 from acav_assets.contracts.failures import EndpointUnreachable
 from acav_assets.io.openai_endpoint import OpenAIEndpoint
 from acav_assets.io.request_retries import RequestFailure as _Failure
 from acav_assets.io.request_retries import classify_request_error, retry_delay
-from acav_assets.io.storage import atomic_writer
 
 __all__ = ["CONTENT_FILTERED", "DEADLINE", "EMPTY_CHOICES", "LlmOutcome", "LlmSettings", "ReplyCache", "request_hash",
            "run_requests", "totals"]
@@ -59,7 +57,6 @@ logger = logging.getLogger(__name__)
 
 _MAX_ERROR_CHARS = 500
 _RESERVED_PARAMS = frozenset({"model", "messages", "temperature", "max_tokens", "stream", "n"})
-_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
 # Reasons of item errors that callers may match on (the text after the colon may grow).
 CONTENT_FILTERED = "content_filter: the endpoint's content filter blocked the reply"
 EMPTY_CHOICES = "empty_choices: the reply had no choices"
@@ -134,45 +131,6 @@ def request_hash(model: str, prompt_version: str, messages: list[dict], params: 
     payload = {"model": model, "prompt_version": prompt_version, "messages": messages, "params": params}
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-class ReplyCache:
-    """Valid replies by request hash under ``root`` (a local path or an fsspec URL), one JSON file
-    each at ``{root}/{h[:2]}/{h}.json``, written atomically; safe to share between threads."""
-
-    def __init__(self, root: str) -> None:
-        if not root:
-            raise ValueError("ReplyCache needs a root folder")
-        self.root = str(root).rstrip("/")
-
-    def __repr__(self) -> str:
-        return f"ReplyCache({self.root!r})"
-
-    def url(self, h: str) -> str:
-        """Where the reply for hash ``h`` lives."""
-        if not _HASH_RE.match(h):
-            raise ValueError(f"not a SHA-256 hex digest: {h!r}")
-        return f"{self.root}/{h[:2]}/{h}.json"
-
-    def get(self, h: str) -> dict | None:
-        """The stored reply, or None when absent or unreadable."""
-        url = self.url(h)
-        fs, path = fsspec.core.url_to_fs(url)
-        try:
-            with fs.open(path, "rb") as handle:
-                stored = json.loads(handle.read().decode("utf-8"))
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as error:
-            logger.warning("reply cache entry %s is unreadable (%s); ignoring it", url, type(error).__name__)
-            return None
-        return stored if isinstance(stored, dict) else None
-
-    def put(self, h: str, reply: dict) -> None:
-        """Store ``reply`` (a JSON-serialisable dict) atomically: temporary file, then rename."""
-        data = json.dumps(reply, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
-        with atomic_writer(self.url(h)) as handle:
-            handle.write(data)
 
 
 def totals(outcomes: Sequence[LlmOutcome]) -> dict:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import fsspec
 import pytest
 
 pytest.importorskip("openai")
@@ -344,12 +345,10 @@ def test_second_run_is_served_from_the_cache(server: FakeServer, tmp_path: Path)
     assert totals(second)["cache_hits"] == 3 and totals(second)["requests"] == 0
 
     h = request_hash(MODEL, "v1", items[0][1], server.settings().cache_params())
-    path = tmp_path / "replies" / h[:2] / f"{h}.json"
-    stored = json.loads(path.read_text())
-    assert stored == {"reply": GOOD, "reasoning": "hmm", "prompt_tokens": 11, "completion_tokens": 7,
-                      "finish_reason": "stop", "model": MODEL}
-    assert cache.get(h) == stored
-    assert not list(tmp_path.rglob("*.tmp-*"))  # the atomic write left no temporary file
+    stored = {"reply": GOOD, "reasoning": "hmm", "prompt_tokens": 11, "completion_tokens": 7,
+              "finish_reason": "stop", "model": MODEL}
+    assert cache.get(h) == stored and ReplyCache(str(tmp_path / "replies")).get(h) == stored  # committed
+    assert not list(tmp_path.rglob("*.json"))  # one store, not a file per reply
 
 
 def test_cache_key_is_the_original_messages(server: FakeServer, tmp_path: Path) -> None:
@@ -393,22 +392,29 @@ def test_cached_reply_that_no_longer_parses_is_requested_again(server: FakeServe
 def test_failures_are_not_cached(server: FakeServer, tmp_path: Path) -> None:
     cache = ReplyCache(str(tmp_path))
     server.script = [Reply(content="never valid")]
-    run(server, settings=server.settings(max_repairs=0), cache=cache)
-    assert not list(tmp_path.rglob("*.json"))
+    (out,) = run(server, settings=server.settings(max_repairs=0), cache=cache)
+    assert out.status == "error" and len(server.requests) == 1
+    assert len(cache) == 0 and cache.get(request_hash(MODEL, "v1", messages(), server.settings().cache_params())) is None
 
 
 def test_reply_cache_roundtrip_and_bad_entries(tmp_path: Path) -> None:
-    for root in (str(tmp_path / "c"), "memory://acav-llm-cache-test"):
+    h = request_hash(MODEL, "v1", messages(), {"temperature": 0.6})
+    for root in (str(tmp_path / "c"), f"file://{tmp_path}/d", "memory://acav-llm-cache-test"):
         cache = ReplyCache(root + "/")
-        h = request_hash(MODEL, "v1", messages(), {"temperature": 0.6})
         assert cache.get(h) is None
         cache.put(h, {"reply": "é ü", "n": 1})
         assert cache.get(h) == {"reply": "é ü", "n": 1}
-        assert cache.url(h) == f"{root}/{h[:2]}/{h}.json"
-    (tmp_path / "c" / h[:2] / f"{h}.json").write_text("{ truncated")
-    assert ReplyCache(str(tmp_path / "c")).get(h) is None
-    with pytest.raises(ValueError):
-        ReplyCache(str(tmp_path)).get("../../etc/passwd")
+        with pytest.raises(ValueError):
+            cache.get("../../etc/passwd")
+        with pytest.raises(ValueError):
+            cache.put("../../etc/passwd", {"reply": "x"})
+    assert type(ReplyCache(str(tmp_path / "c")).backend).__name__ == "ReplyStore"
+    assert (tmp_path / "d" / "replies.sqlite3").is_file()
+    files = ReplyCache("memory://acav-llm-cache-test").backend  # an object store keeps a file per reply
+    assert files.url(h) == f"memory://acav-llm-cache-test/{h[:2]}/{h}.json"
+    fs, path = fsspec.core.url_to_fs(files.url(h))
+    fs.pipe(path, b"{ truncated")
+    assert files.get(h) is None
 
 
 def test_request_hash_is_canonical() -> None:
@@ -490,7 +496,7 @@ def test_api_key_never_leaks(server: FakeServer, tmp_path: Path, caplog: pytest.
     assert [o.status for o in out] == ["error", "error"]
     assert "***" in out[0].error and "***" in out[1].raw_reply
     texts = [repr(settings), str(settings), repr(out), json.dumps(totals(out)), caplog.text]
-    texts += [p.read_text() for p in tmp_path.rglob("*") if p.is_file()]
+    texts += [p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()]
     for text in texts:
         assert KEY not in text
     assert "repair" in caplog.text  # the repair was logged, without the key
