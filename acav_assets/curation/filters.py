@@ -13,10 +13,14 @@ first that applies of:
    or ``long`` / ``short`` / ``environment`` says ``"None"``;
 5. ``evidence_inconsistent`` - cosine similarity between the first ``long`` variant and
    :func:`evidence_text` below ``min_consistency`` *and* that caption names none of the sounds
-   the evidence found (:func:`supported_names`: its labels, their alternative names and their
-   AudioSet ancestors); not checked when the evidence text is empty;
+   the evidence found (:func:`supported_names`: its labels, their alternative names, head nouns
+   and AudioSet ancestors, compared as word stems by :func:`name_words`, so "musical" names
+   "Music", "barking" names "Bark" and "instrumental" names "Musical instrument"); not checked
+   when the evidence text is empty;
 6. ``duplicate``             - the same audio as an earlier kept clip: equal sha256 of the stored
-   PCM (``checksum``, from the clips table), whatever the captions say;
+   PCM (``checksum``, from the clips table), whatever the captions say. Silent clips (the
+   acoustics or routing evidence says ``is_silent``) are exempt: all digital silence of one length
+   has one checksum, yet separate silent recordings are not copies of each other;
 7. ``near_duplicate``        - near-identical captions of near-identical audio: the two clips are
    windows of one source overlapping by >= ``min_window_overlap`` of the shorter one, and their
    first ``long`` variants are equal (case / whitespace aside) or have cosine similarity >=
@@ -56,12 +60,14 @@ import json
 import random
 import re
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import snowballstemmer
 
 from acav_assets.captions.offline_synthesiser.facts import speech_transcript_issue
 from acav_assets.captions.schema import ABSENT, CONTENT_FACETS, DOMAIN_RE
@@ -78,6 +84,9 @@ TAG_MIN_SCORE = 0.1
 TRANSCRIPT_MAX_WORDS = 30
 TRANSCRIPT_MAX_CHARS = 200
 _NUMBER = re.compile(r"^\d+$")
+_STEMMER = snowballstemmer.stemmer("english")
+_STEMMER_LOCK = threading.Lock()  # a Snowball stemmer keeps its word in itself while stemming
+_BRACKETED = re.compile(r"\([^)]*\)")
 
 
 @dataclass(frozen=True)
@@ -172,18 +181,45 @@ def evidence_text(evidence: Mapping[str, Any]) -> str:
     return ". ".join(parts)
 
 
-def _words(text: str) -> tuple[str, ...]:
-    """Lower-case words with a plural ``s`` dropped ("Cameras" and "camera" match)."""
-    return tuple(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w
-                 for w in re.findall(r"[a-z0-9]+", text.lower()))
+@functools.lru_cache(maxsize=1 << 16)
+def _stem(word: str) -> str:
+    with _STEMMER_LOCK:
+        return _STEMMER.stemWord(word)
+
+
+def name_words(text: str) -> tuple[str, ...]:
+    """Lower-case words as Snowball (Porter2) English stems, so that derived forms of a name match:
+    "Cameras"/"camera", "musical"/"Music", "barking"/"Bark", "engines"/"Engine"."""
+    return tuple(_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()))
+
+
+_GENERIC_HEADS = frozenset(_stem(w) for w in ("music", "sound", "sounds", "noise", "effect", "effects"))
+
+
+def name_forms(name: str) -> set[tuple[str, ...]]:
+    """The :func:`name_words` tuples that name ``name``: each comma-separated alternative ("Chirp,
+    tweet"), it without a bracketed qualifier ("Keyboard (musical)" -> "keyboard"), and the head
+    noun (last word) of a multi-word alternative ("Musical instrument" -> "instrument", so
+    "instrumental" names it), unless the head is generic ("music" of "Pop music", "sounds",
+    "noise", "effect") or follows "of" / "for" ("Music for children")."""
+    forms = set()
+    for part in name.split(","):
+        for text in (part, _BRACKETED.sub(" ", part)):
+            words = name_words(text)
+            if not words:
+                continue
+            forms.add(words)
+            if len(words) > 1 and words[-1] not in _GENERIC_HEADS and not {"of", "for"} & set(words):
+                forms.add(words[-1:])
+    return forms
 
 
 def supported_names(evidence: Mapping[str, Any]) -> set[tuple[str, ...]]:
-    """Names of the sounds the evidence found, as word tuples: each label of :func:`evidence_text`
-    (tag score >= 0.1), every comma-separated alternative of it ("Chirp, tweet"), and the names of
-    its AudioSet ancestors ("Single-lens reflex camera" -> "Camera", "Mechanisms"). Ancestors stop
-    below the seven roots; labels of acoustic scenes, noise and recording channels ("Inside, small
-    room", "Noise") and Silence name no sound source and are left out."""
+    """Names of the sounds the evidence found, as :func:`name_forms` tuples: each label of
+    :func:`evidence_text` (tag score >= 0.1) and the names of its AudioSet ancestors ("Single-lens
+    reflex camera" -> "Camera", "Mechanisms"). Ancestors stop below the seven roots; labels of
+    acoustic scenes, noise and recording channels ("Inside, small room", "Noise") and Silence name
+    no sound source and are left out."""
     ontology = load_ontology()
     background = ontology.descendants(CHANNEL_ENVIRONMENT_BACKGROUND) | {SILENCE}
     tagging, music = evidence.get("tagging") or {}, evidence.get("music") or {}
@@ -203,12 +239,13 @@ def supported_names(evidence: Mapping[str, Any]) -> set[tuple[str, ...]]:
             names.add(ontology.name(mid))
             names.update(ontology.name(m) for m in ontology.ancestors(mid, include_self=False)
                          if ontology.parents(m) and m not in background)
-    return {words for name in names for part in name.split(",") if (words := _words(part))}
+    return {form for name in names for form in name_forms(name)}
 
 
 def names_supported_sound(caption: str, names: set[tuple[str, ...]]) -> str | None:
-    """The first (longest) supported name that ``caption`` contains as consecutive words, or None."""
-    words = _words(caption)
+    """The first (longest) supported name that ``caption`` contains as consecutive words (compared as
+    :func:`name_words` stems), or None."""
+    words = name_words(caption)
     for name in sorted(names, key=lambda n: (-len(n), n)):
         if any(words[i:i + len(name)] == name for i in range(len(words) - len(name) + 1)):
             return " ".join(name)
@@ -346,6 +383,10 @@ def window_overlap(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
     return max(0.0, min(wa[1], wb[1]) - max(wa[0], wb[0])) / shorter if shorter > 0 else 0.0
 
 
+def _is_silent(evidence: Mapping[str, Any]) -> bool:
+    return any(bool((evidence.get(part) or {}).get("is_silent")) for part in ("acoustics", "routing"))
+
+
 def _deduplicate(rows: list[dict], vectors: np.ndarray, evidence: Mapping[str, Mapping[str, Any]],
                  settings: CurationSettings, drop) -> list[dict]:
     """Greedy in row order: same PCM checksum first, then similar captions of overlapping windows."""
@@ -355,7 +396,7 @@ def _deduplicate(rows: list[dict], vectors: np.ndarray, evidence: Mapping[str, M
     for i, row in enumerate(rows):
         key = str(row.get("key"))
         ev = evidence.get(key) or {}
-        checksum = ev.get("checksum")
+        checksum = None if _is_silent(ev) else ev.get("checksum")
         if checksum and checksum in by_checksum:
             drop(row, "duplicate", f"same audio (PCM sha256 {checksum[:12]}) as {by_checksum[checksum]}")
             continue

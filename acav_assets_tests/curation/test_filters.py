@@ -20,6 +20,8 @@ from acav_assets.curation.filters import (  # noqa: E402
     curate,
     demo_pairs,
     evidence_text,
+    name_forms,
+    name_words,
     names_supported_sound,
     packaged_minilm,
     source_id_candidates,
@@ -172,13 +174,52 @@ CAMERA = {"tagging": {"top_labels": [
 
 def test_supported_names_add_alternatives_and_ontology_ancestors_but_no_roots_or_scenes():
     names = supported_names(CAMERA)
-    assert {("camera",), ("single", "len", "reflex", "camera"), ("mechanism",), ("speech",), ("human", "voice"),
-            ("clicking",)} <= names
-    assert ("gear",) not in names                                   # tag score below 0.1
-    assert not {("inside",), ("small", "room"), ("sound", "of", "thing"), ("human", "sound")} & names
+    assert set(map(name_words, ("Camera", "Single-lens reflex camera", "Mechanisms", "Speech", "Human voice",
+                                "Clicking"))) <= names
+    assert name_words("Gears") not in names                         # tag score below 0.1
+    assert not set(map(name_words, ("Inside", "small room", "Sounds of things", "Human sounds"))) & names
     assert ("tweet",) in supported_names({"sound_events": {"labels": ["Chirp, tweet"]}})
     assert names_supported_sound("Cameras click.", names) == "camera"
     assert names_supported_sound("A quiet small room.", names) is None
+
+
+@pytest.mark.parametrize(("caption", "label", "mid", "name"), [
+    ("A musical passage with soft keys.", "Music", "/m/04rlf", "music"),
+    ("A dog barking twice in a yard.", "Bark", "/m/05tny_", "bark"),
+    ("Birds calling over a field.", "Bird", "/m/015p6", "bird"),
+    ("Idling engines and a hiss.", "Engine", "/m/02mk9", "engin"),
+    ("Water splashing against a hull.", "Splash, splatter", "/m/07rrlb6", "splash"),
+])
+def test_derived_words_name_the_label(caption, label, mid, name):
+    """A caption naming a label in a derived form (adjective, -ing form, plural) names that label."""
+    names = supported_names({"tagging": {"top_labels": [{"mid": mid, "label": label, "score": 0.8}]}})
+    assert names_supported_sound(caption, names) == name
+
+
+def test_head_nouns_and_unbracketed_names_name_the_label():
+    keyboard = supported_names({"tagging": {"top_labels": [{"mid": "/m/05148p4", "label": "Keyboard (musical)",
+                                                            "score": 0.5}]}})
+    # "instrumental" names the label's ancestor Musical instrument by its head noun
+    assert names_supported_sound("An instrumental piece in F major.", keyboard) == "instrument"
+    assert names_supported_sound("Keyboards over a steady pulse.", keyboard) == "keyboard"
+    assert name_forms("Acoustic guitar") == {name_words("Acoustic guitar"), name_words("guitar")}
+    # generic heads and heads of "of" / "for" names stay whole
+    assert name_forms("Pop music") == {name_words("Pop music")}
+    assert name_forms("Music for children") == {name_words("Music for children")}
+    assert names_supported_sound("Some music plays.", supported_names({"music": {"genres": ["Pop music"]}})) is None
+
+
+def test_unrelated_words_do_not_name_a_label():
+    names = supported_names({"tagging": {"top_labels": [{"mid": "/m/04rlf", "label": "Music", "score": 0.8}]}})
+    assert names_supported_sound("A museum guide talks about mustard.", names) is None
+    assert name_words("Musical, MUSIC; musicals") == ("music", "music", "music")
+
+
+def test_musical_caption_of_music_evidence_is_kept_below_the_similarity_floor():
+    music = {"tagging": {"top_labels": [{"mid": "/m/04rlf", "label": "Music", "score": 0.9}]}}
+    r = row("mus_0_10", long="A slow musical passage in a quiet room.", domain="0M0",
+            music=["Slow keys", "Soft chords", "Calm keys"], sound=["None"] * 3)
+    assert curate([r], {"mus_0_10": music}, CurationSettings(), Unrelated()) == ([r], [])
 
 
 def test_caption_naming_a_sound_the_evidence_found_is_not_evidence_inconsistent():
@@ -205,6 +246,17 @@ def test_distinct_silent_clips_with_one_template_caption_are_all_kept():
                 "field_0_10": window("field", 0, 10, "cc"), "field_20_30": window("field", 20, 30, "dd")}
     kept, dropped = run([silent_row(k) for k in keys], evidence)
     assert dropped == [] and [r["key"] for r in kept] == keys
+
+
+def test_digital_silence_of_separate_recordings_is_not_a_duplicate():
+    """Every all-zero clip of one length has one checksum; silent recordings are still not copies."""
+    keys = ["quiet_a_0_10", "quiet_b_0_10", "quiet_c_0_10"]
+    evidence = {k: window(k[:7], 0, 10, "zeros", acoustics={"is_silent": True}) for k in keys[:2]}
+    evidence[keys[2]] = window("quiet_c", 0, 10, "zeros", routing={"is_silent": True})
+    kept, dropped = run([silent_row(k) for k in keys], evidence)
+    assert dropped == [] and [r["key"] for r in kept] == keys
+    loud = {k: window(k[:7], 0, 10, "zeros") for k in keys}  # the same checksum without silence is a copy
+    assert reasons(run([silent_row(k) for k in keys], loud)[1]) == {keys[1]: "duplicate", keys[2]: "duplicate"}
 
 
 def test_same_audio_checksum_is_a_duplicate_naming_the_kept_clip():

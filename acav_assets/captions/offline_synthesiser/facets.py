@@ -109,7 +109,7 @@ def _music_facet(facts: _Facts, p: _Phrases) -> tuple[list[str], list[float]]:
     hedge = p.pick("music-hedge", ("What sounds like ", "Possibly ")) if m.hedged else ""
 
     plain = p.music_core("plain")
-    hedged_already = plain.startswith(("what sounds like", "music resembling"))
+    hedged_already = plain.startswith(("what sounds like", "music resembling", "what may be"))
     plain = hedge + plain if hedge and not hedged_already else _cap(plain)
     if vocals:
         plain += f", {vocals}"
@@ -142,16 +142,20 @@ def _sound_facet(facts: _Facts, p: _Phrases) -> tuple[list[str], list[float]]:
     assert s is not None
     presence = s.score
     if not s.events:
-        texts = ["Other sounds are present, but none could be identified",
-                 "Non-speech, non-musical sounds of uncertain origin", "Unidentified sounds"]
+        texts = [p.pick("sound-unknown", ("Other sounds are present, but none could be identified",
+                                          "Sounds of some other kind whose source is unclear",
+                                          "Further sounds whose source cannot be told")),
+                 p.pick("sound-unknown2", ("Non-speech, non-musical sounds of uncertain origin",
+                                           "Sounds that are neither speech nor music, of unclear origin")),
+                 p.pick("sound-unknown3", ("Unidentified sounds", "Indistinct other sounds", "Unrecognised sounds"))]
         return texts, [_clamp(0.5 * presence)] * 3
     plain = _cap(p.sound_core("plain"))
     desc = _cap(p.sound_core("descriptive"))
     terse = _cap(p.sound_core("terse"))
     if s.hedged:
-        terse = p.pick("sound-hedge", ("Faint ", "Possibly ")) + terse[0].lower() + terse[1:]
+        terse = p.pick("sound-hedge", ("Faint ", "Possibly ", "Perhaps ")) + terse[0].lower() + terse[1:]
     if s.from_tags:
-        plain += p.pick("sound-tags", (" somewhere in the clip", " present in the clip"))
+        plain += p.pick("sound-tags", (" somewhere in the clip", " present in the clip", " at some point in the clip"))
     scores = [e.score for e in s.events]
     factor = 0.85 if s.from_tags else 1.0
     confs = [_clamp(factor * (0.5 * presence + 0.5 * _mean(scores[:2]))),
@@ -184,15 +188,21 @@ def _environment_facet(facts: _Facts, p: _Phrases) -> tuple[list[str], list[floa
         return (["Recording conditions were not analysed", "No acoustic analysis is available for this clip",
                  "Unanalysed acoustic conditions"], [0.2] * 3)
     if env.silent:
-        return ([_pick(k, "env-silent", ("Silence throughout the recording", "Completely silent recording")),
-                 "A silent recording with no audible signal at all",
-                 _pick(k, "env-silent3", ("Silent, empty soundscape", "Digital silence"))], [0.95] * 3)
+        return ([_pick(k, "env-silent", ("Silence throughout the recording", "Completely silent recording",
+                                         "Total silence from start to finish")),
+                 _pick(k, "env-silent2", ("A silent recording with no audible signal at all",
+                                          "A silent, empty recording in which nothing can be heard",
+                                          "Silence, without any audible signal")),
+                 _pick(k, "env-silent3", ("Silent, empty soundscape", "Digital silence",
+                                          "Soundless, empty recording"))],
+                [0.95] * 3)
     adjectives = p.env_adjectives("env-plain")
     features = p.env_features("env-plain")
     setting = p.env_setting("env-setting")
     level = p.env_level()
     noun = _pick(k, "env-noun", ("recording", "acoustic environment", "recording environment", "acoustic space",
-                                 "studio-like space" if env.reverb == "dry" and env.noise == "clean" else "soundscape"))
+                                 "studio-like space" if env.reverb == "dry" and env.noise == "clean" else "soundscape",
+                                 "acoustic setting", "sound environment", "sonic backdrop"))
     if setting:
         plain = _cap(", ".join(adjectives[:2]) + (" " if adjectives else "") + f"{noun} suggesting {setting}")
     elif adjectives:
@@ -204,7 +214,7 @@ def _environment_facet(facts: _Facts, p: _Phrases) -> tuple[list[str], list[floa
 
     desc = _env_description(facts, p, "env-desc")
     summary = _env_summary(env, p, "env-terse")
-    noun3 = _pick(k, "env-terse", ("recording", "setting", "capture", "sound"))
+    noun3 = _pick(k, "env-terse", ("recording", "setting", "capture", "sound", "ambience", "acoustics"))
     terse = _cap(f"{summary} {noun3}") if summary else _cap(f"{level or 'unremarkable'} {noun3}")
     if env.ambience:
         terse += f" with {p.env_features('env-terse')[-1]}"
@@ -221,16 +231,22 @@ def _env_description(facts: _Facts, p: _Phrases, salt: str, ambience: bool = Tru
     env, k = facts.env, facts.key
     clauses = []
     reverb = {"dry": ("close, dry acoustics", "little or no room reverberation", "close-miked, dry sound",
-                      "a dry sound without room echo"),
-              "slightly reverberant": ("slight room reverberation", "a touch of room echo"),
-              "reverberant": ("noticeable reverberation", "an echoing room sound"),
-              "highly reverberant": ("strong, hall-like reverberation", "a long, echoing decay")}.get(env.reverb or "")
+                      "a dry sound without room echo", "an intimate, close sound", "almost no room reflections"),
+              "slightly reverberant": ("slight room reverberation", "a touch of room echo", "a faint room ambience",
+                                       "mild reflections from the room"),
+              "reverberant": ("noticeable reverberation", "an echoing room sound", "a roomy, reflective sound"),
+              "highly reverberant": ("strong, hall-like reverberation", "a long, echoing decay",
+                                     "a cavernous echo")}.get(env.reverb or "")
     if reverb:
         clauses.append(_pick(k, salt + "/reverb", reverb))
-    background = {"clean": ("a quiet background", "a near-silent background", "no audible background noise"),
-                  "slight noise": ("a faint background hiss", "a low background noise"),
-                  "noticeable noise": ("a noticeable background noise", "audible background noise"),
-                  "noisy": ("a high background noise", "heavy background noise")}.get(env.noise or "")
+    background = {"clean": ("a quiet background", "a near-silent background", "no audible background noise",
+                            "a clean, hiss-free background", "a still background"),
+                  "slight noise": ("a faint background hiss", "a low background noise", "a soft underlying noise",
+                                   "slight background noise"),
+                  "noticeable noise": ("a noticeable background noise", "audible background noise",
+                                       "a clearly audible background noise"),
+                  "noisy": ("a high background noise", "heavy background noise", "a loud noisy backdrop")
+                  }.get(env.noise or "")
     if background:
         clauses.append(_pick(k, salt + "/noise", background))
     clauses += p.env_features(salt, ambience=ambience)
@@ -266,9 +282,12 @@ def _long_facet(facts: _Facts, p: _Phrases, env_texts: list[str]) -> list[str]:
                 "Undecodable audio clip without analysis."]
     if facts.domain == "000":
         if facts.env.silent:
-            return ["Silence throughout the recording, with no speech, music or other sounds.",
-                    "A completely silent clip with no speech, music or sound event at any point.",
-                    "Silent clip with no audible content."]
+            return [p.pick("long-silent", ("Silence throughout the recording, with no speech, music or other sounds.",
+                                           "Nothing but silence in this recording: no speech, music or other sounds.")),
+                    p.pick("long-silent2", (
+                        "A completely silent clip with no speech, music or sound event at any point.",
+                        "A soundless clip in which no voice, music or sound event ever appears.")),
+                    p.pick("long-silent3", ("Silent clip with no audible content.", "Empty, silent audio throughout."))]
         env_desc = env_texts[1][0].lower() + env_texts[1][1:]
         return [f"A recording in which no speech, music or distinct sound events can be made out. {env_texts[0]}.",
                 f"No identifiable speech, music or sound source is present; the recording has {env_desc}.",
@@ -280,7 +299,8 @@ def _long_facet(facts: _Facts, p: _Phrases, env_texts: list[str]) -> list[str]:
     candidates = []
     if s is not None:
         lead = p.pick("long-also", ("The speech is accompanied by", "In the background there is",
-                                    "Alongside it plays" if m is not None else "Behind the voice is"))
+                                    "Alongside it plays" if m is not None else "Behind the voice is",
+                                    "The voice is accompanied by", "It is set against"))
         terse_rest = _others(facts, p, "terse")
         for pace, quote, others in ((True, s.quote, rest), (False, s.quote_short, rest),
                                     (False, s.quote_short, terse_rest), (False, None, terse_rest)):
@@ -289,8 +309,9 @@ def _long_facet(facts: _Facts, p: _Phrases, env_texts: list[str]) -> list[str]:
                 first += p.pick("long-quote", (f", saying {quote}", f": {quote}"))
             candidates.append(first + (f". {lead} {_join(others)}" if others else ""))
     elif m is not None:
-        lead = p.pick("long-music", ("The clip features", "The recording contains", "This is"))
-        connector = p.pick("long-connector", (", accompanied by ", " alongside ", " with "))
+        lead = p.pick("long-music", ("The clip features", "The recording contains", "This is", "The recording features",
+                                     "The clip contains", "Heard here is"))
+        connector = p.pick("long-connector", (", accompanied by ", " alongside ", " with ", ", together with "))
         candidates.append(f"{lead} {p.music_core('plain')}" + (connector + _join(rest) if rest else ""))
         candidates.append(f"{lead} {p.music_noun('long-plain')}" + (connector + _join(rest) if rest else ""))
     else:
@@ -300,7 +321,8 @@ def _long_facet(facts: _Facts, p: _Phrases, env_texts: list[str]) -> list[str]:
 
     # Descriptive: the parts and the recording in one sentence.
     parts = _content_parts(facts, p, "descriptive")
-    with_ = p.pick("long-desc-with", (", together with ", ", set against ", ", with "))
+    with_ = p.pick("long-desc-with", (", together with ", ", set against ", ", with ", ", alongside ",
+                                      ", accompanied by "))
     recorded = f"in {_article_for(env_adj)} {env_adj} recording" if env_adj else ""
     absent = _absent_parts_clause(facts)
 
@@ -313,7 +335,7 @@ def _long_facet(facts: _Facts, p: _Phrases, env_texts: list[str]) -> list[str]:
 
     # Terse: the parts and the recording in one line.
     terse_parts = _content_parts(facts, p, "terse")
-    setting = p.pick("long-terse-noun", ("recording", "setting", "capture"))
+    setting = p.pick("long-terse-noun", ("recording", "setting", "capture", "clip", "environment"))
     several = len(terse_parts) > 2 or any(" and " in t for t in terse_parts)
     head = _cap(_with_rest(terse_parts, p.pick("long-terse-with", (" with ", " over ") if several
                                                else (" with ", " over ", " and "))))
@@ -343,8 +365,9 @@ def _short_facet(facts: _Facts, p: _Phrases) -> list[str]:
         return ["Undecodable clip, not analysed.", "Audio could not be decoded.", "No analysable audio."]
     if facts.domain == "000":
         if facts.env.silent:
-            return ["Silence throughout the recording.", "Completely silent clip with no content.",
-                    "Silent audio."]
+            return [p.pick("short-silent", ("Silence throughout the recording.", "Nothing audible at all.")),
+                    p.pick("short-silent2", ("Completely silent clip with no content.", "A soundless, empty clip.")),
+                    p.pick("short-silent3", ("Silent audio.", "Pure silence."))]
         level = p.env_level()
         return [f"{_cap(level)} recording without identifiable content." if level
                 else "Recording without identifiable content.",
@@ -368,9 +391,11 @@ def _short_facet(facts: _Facts, p: _Phrases) -> list[str]:
         v1 = [f"{_cap(p.sound_clause())}.", f"{_cap(p.sound_core('plain'))}."]
     joined = _with_rest(terse, p.pick("short-with", (" with ", " over ", " and ")))
     if env_adj:
-        v2 = [f"{_cap(env_adj)} recording of {joined}.", f"{_cap(env_adj)} recording of {terse[0]}."]
+        of = p.pick("short-of", ("recording of", "capture of", "clip of"))
+        v2 = [f"{_cap(env_adj)} {of} {joined}.", f"{_cap(env_adj)} {of} {terse[0]}."]
     else:
-        v2 = [f"{_cap(joined)} can be heard.", f"{_cap(terse[0])} can be heard."]
+        heard = p.heard("short-heard")
+        v2 = [f"{_cap(joined)} {heard}.", f"{_cap(terse[0])} {heard}."]
     descriptive = _content_parts(facts, p, "descriptive")
     v3 = [f"{_cap(descriptive[0])}.", f"{_cap(', '.join(terse))}.", f"{_cap(terse[0])} only."]
     chosen: list[str] = []

@@ -141,10 +141,12 @@ def _sound_noun(event: _Event) -> str:
 def _hedge(phrase: str, key: str, salt: str) -> str:
     """A moderately supported noun phrase: 'what sounds like a stream', 'possibly rain', ..."""
     if phrase.endswith(("sounds", "noise")):
-        return _pick(key, salt + "/hedge", ("possible " + phrase, "what may be " + phrase))
+        return _pick(key, salt + "/hedge", ("possible " + phrase, "what may be " + phrase,
+                                            "what sounds like " + phrase))
     article = re.match(r"(an?) (.*)", phrase)
     possible = f"a possible {article.group(2)}" if article else f"possible {phrase}"
-    return _pick(key, salt + "/hedge", ("what sounds like " + phrase, possible, "a sound resembling " + phrase))
+    return _pick(key, salt + "/hedge", ("what sounds like " + phrase, possible, "a sound resembling " + phrase,
+                                        "what may be " + phrase, "perhaps " + phrase))
 
 
 def _named(event: _Event, key: str, salt: str) -> str:
@@ -165,15 +167,18 @@ def _when(spans: Sequence[tuple[float, float]], duration: float | None, key: str
 
     spans = sorted(spans)
     if duration and _covered(spans) >= 0.8 * duration:
-        return say("throughout", "for the whole clip", "continuously", "from start to finish")
+        return say("throughout", "for the whole clip", "continuously", "from start to finish", "all the way through",
+                   "without letup", "for the entire duration")
     if len(spans) > 1:
-        return say("intermittently", "on and off", "at intervals", "now and then")
+        return say("intermittently", "on and off", "at intervals", "now and then", "repeatedly", "sporadically",
+                   "every so often", "at irregular moments", "several times")
     start, end = spans[0]
     if start <= 0.5:
-        return say("at the start", "early on", "in the opening seconds")
+        return say("at the start", "early on", "in the opening seconds", "at the beginning", "right at the outset")
     if duration and end >= duration - 0.5:
-        return say("towards the end", "in the closing seconds", "later in the clip")
-    return say("midway through", "in the middle of the clip")
+        return say("towards the end", "in the closing seconds", "later in the clip", "near the end",
+                   "as the clip draws to a close")
+    return say("midway through", "in the middle of the clip", "partway through", "halfway through")
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,11 +209,12 @@ class _Phrases:
             return _count_phrase(s.speakers or 2, "speaker")
         if s.gender and not s.gender_hedged:
             man, male = ("man", "male") if s.gender == "male" else ("woman", "female")
-            return self.pick(salt, (f"a {man}", f"a {male} speaker", f"a {male} voice", f"a {man}'s voice"))
+            return self.pick(salt, (f"a {man}", f"a {male} speaker", f"a {male} voice", f"a {man}'s voice",
+                                    f"a {male} talker"))
         if s.gender:
             man, male = ("man", "male") if s.gender == "male" else ("woman", "female")
             return self.pick(salt, (f"a voice that sounds {male}", f"a speaker who sounds {male}"))
-        return self.pick(salt, ("a speaker", "a voice", "someone"))
+        return self.pick(salt, ("a speaker", "a voice", "someone", "a person", "somebody"))
 
     def voice(self, salt: str = "voice") -> str:
         """'a deep male voice', 'a high-pitched voice that sounds female'."""
@@ -239,15 +245,18 @@ class _Phrases:
 
     def pace(self, salt: str = "pace") -> str | None:
         s = self.f.speech
-        options = {"fast": ("quickly", "at a brisk pace", "rapidly", "at a fast pace"),
-                   "slow": ("slowly", "at an unhurried pace", "at a leisurely pace"),
-                   "steady": ("at an even pace", "at a steady pace", "steadily")}.get((s and s.pace) or "")
+        options = {"fast": ("quickly", "at a brisk pace", "rapidly", "at a fast pace", "briskly", "swiftly"),
+                   "slow": ("slowly", "at an unhurried pace", "at a leisurely pace", "deliberately",
+                            "at a measured pace"),
+                   "steady": ("at an even pace", "at a steady pace", "steadily", "at a regular pace", "evenly"),
+                   }.get((s and s.pace) or "")
         return self.pick(salt, options) if options else None
 
     def pace_adjective(self, salt: str = "pace-adj") -> str | None:
         s = self.f.speech
-        options = {"fast": ("fast-paced", "rapid", "brisk", "quick"), "slow": ("slow", "unhurried", "leisurely"),
-                   "steady": ("evenly paced", "steady")}.get((s and s.pace) or "")
+        options = {"fast": ("fast-paced", "rapid", "brisk", "quick", "swift"),
+                   "slow": ("slow", "unhurried", "leisurely", "measured", "deliberate"),
+                   "steady": ("evenly paced", "steady", "even", "regular")}.get((s and s.pace) or "")
         return self.pick(salt, options) if options else None
 
     def speech_clause(self, salt: str = "clause", pace: bool = True) -> str:
@@ -261,13 +270,14 @@ class _Phrases:
             options = ((f"{be} to be talking", f"{'appear' if plural else 'appears'} to be talking")
                        if "speaker" in subject else (f"{be} to speak", f"{'appear' if plural else 'appears'} to be talking"))
             verb = self.pick(salt + "/verb", options)
-        elif "speaker" in subject:
-            verb = "talk" if plural else "talks"
+        elif "speaker" in subject or "talker" in subject:
+            verb = self.pick(salt + "/verb", ("talk", "are talking") if plural else ("talks", "is talking"))
         else:
-            verb = self.pick(salt + "/verb", ("speak", "talk") if plural else ("speaks", "talks"))
+            verb = self.pick(salt + "/verb", ("speak", "talk", "are speaking", "are talking") if plural
+                             else ("speaks", "talks", "is speaking", "is talking"))
         how = self.pace(salt + "/pace") if pace else None
         if s.language and not s.language_hedged:
-            lang = f" {s.language}" if verb.endswith(("speaks", "speak")) else f" in {s.language}"
+            lang = f" {s.language}" if verb.endswith(("speaks", "speak", "speaking")) else f" in {s.language}"
             return f"{subject} {verb}{lang}" + (f" {how}" if how else "")
         lang = self.language_in(salt + "/lang")
         return f"{subject} {verb}" + (f" {how}" if how else "") + (f", {lang}" if lang else "")
@@ -276,7 +286,7 @@ class _Phrases:
         """'{subject} speaking English quickly' / '{subject} speaking quickly, possibly in French'."""
         s = self.f.speech
         assert s is not None
-        verb = "talking" if "speaker" in subject else "speaking"
+        verb = "talking" if "speaker" in subject or "talker" in subject else "speaking"
         how = self.pace(salt + "/pace")
         text = f"{subject} {verb}"
         if s.language and not s.language_hedged:
@@ -321,10 +331,11 @@ class _Phrases:
         """What the speech is heard against: 'over music', 'against rain', ..."""
         f = self.f
         if f.music is not None:
-            return self.pick(salt, ("over music", "with music playing", "against a musical backing"))
+            return self.pick(salt, ("over music", "with music playing", "against a musical backing",
+                                    "with music in the background", "accompanied by music", "over a musical bed"))
         if f.sound is not None and f.sound.events:
             thing = _named(f.sound.events[0], self.k, salt + "/thing")
-            return f"{self.pick(salt + '/prep', ('over', 'against', 'amid'))} {thing}"
+            return f"{self.pick(salt + '/prep', ('over', 'against', 'amid', 'alongside', 'over the sound of'))} {thing}"
         if f.sound is not None:
             return "over other sounds"
         return None
@@ -339,12 +350,16 @@ class _Phrases:
             genre = _noun(label)
             bare = re.sub(r"\s*music$", "", genre)
             if hedged:
-                return self.pick(salt + "/genre", (f"what sounds like {bare} music", f"music resembling {bare}"))
-            noun = self.pick(salt + "/genre", (f"{bare} music", f"a {bare} track", f"{bare} music"))
+                return self.pick(salt + "/genre", (f"what sounds like {bare} music", f"music resembling {bare}",
+                                                   f"what may be {bare} music"))
+            noun = self.pick(salt + "/genre", (f"{bare} music", f"a {bare} track", f"{bare} music", f"a {bare} piece",
+                                               f"{bare}-style music"))
         elif m.vocals == "instrumental":
-            noun = self.pick(salt + "/noun", ("instrumental music", "an instrumental piece", "instrumental music"))
+            noun = self.pick(salt + "/noun", ("instrumental music", "an instrumental piece", "instrumental music",
+                                              "an instrumental track", "an instrumental passage"))
         else:
-            noun = self.pick(salt + "/noun", ("music", "a piece of music", "a musical passage"))
+            noun = self.pick(salt + "/noun", ("music", "a piece of music", "a musical passage", "a musical piece",
+                                              "a stretch of music", "a musical excerpt"))
         if mood and m.moods and not m.moods[0][2]:
             adjective = re.sub(r"\s*music$", "", _noun(m.moods[0][0]))
             noun = re.sub(r"^(an?) ", "", noun)
@@ -361,7 +376,7 @@ class _Phrases:
         bits = [_join(sure)] if sure else []
         if maybe:
             bits.append(self.pick(salt + "/maybe", ("what sounds like ", "what may be ")) + _join(maybe))
-        return "with " + " and ".join(bits)
+        return self.pick(salt + "/with", ("with ", "featuring ", "played on ")) + " and ".join(bits)
 
     def key(self, salt: str) -> str | None:
         m = self.f.music
@@ -376,11 +391,14 @@ class _Phrases:
             return None
         if m.tempo:
             article = _article(m.tempo)
-            return self.pick(salt, (f"at {article} {m.tempo} tempo", f"{m.tempo} in tempo"))
+            return self.pick(salt, (f"at {article} {m.tempo} tempo", f"{m.tempo} in tempo",
+                                    f"moving at {article} {m.tempo} pace"))
         if m.beat == "steady":
-            return self.pick(salt, ("with a steady beat", "over a steady pulse"))
+            return self.pick(salt, ("with a steady beat", "over a steady pulse", "with a regular beat",
+                                    "driven by a steady rhythm"))
         if m.beat == "loose":
-            return self.pick(salt, ("without a clear beat", "with no steady pulse", "loosely timed"))
+            return self.pick(salt, ("without a clear beat", "with no steady pulse", "loosely timed",
+                                    "in free time", "without a fixed rhythm"))
         return None
 
     def vocals(self, salt: str) -> str | None:
@@ -388,8 +406,8 @@ class _Phrases:
         if m is None or m.vocals in (None, "instrumental"):
             return None
         if m.vocals == "possible":
-            return self.pick(salt, ("possibly with vocals", "with what may be singing"))
-        text = self.pick(salt, ("with singing", "with sung vocals"))
+            return self.pick(salt, ("possibly with vocals", "with what may be singing", "perhaps with a vocal line"))
+        text = self.pick(salt, ("with singing", "with sung vocals", "with a singing voice", "with a vocal line"))
         return text + (f" in {m.vocal_language}" if m.vocal_language else "")
 
     def music_place(self, salt: str) -> str | None:
@@ -399,7 +417,8 @@ class _Phrases:
         whole = bool(f.duration) and _covered(m.segments) >= 0.8 * (f.duration or 0.0)
         when = None if whole else _when(m.segments, f.duration, self.k, salt)
         if f.speech is not None:
-            where = self.pick(salt + "/where", ("beneath the speech", "alongside the speech", "behind the voice"))
+            where = self.pick(salt + "/where", ("beneath the speech", "alongside the speech", "behind the voice",
+                                                "under the voice", "behind the talking"))
             return f"{where} {when}" if when else where
         return when
 
@@ -441,13 +460,17 @@ class _Phrases:
         for i, e in enumerate(s.events[1:], 1):
             w = _when(e.spans, self.f.duration, key, f"{salt}/{i}") if not when else None
             pieces.append(names[i] + (f" {w}" if w else ""))
-        form = self.pick(salt + "/form", ("heard", "joined", "plain"))
+        form = self.pick(salt + "/form", ("heard", "joined", "plain", "together"))
         if form == "heard":
-            text = f"{names[0]} can be heard" + (f" {when}" if when else "")
+            text = f"{names[0]} {self.heard(salt)}" + (f" {when}" if when else "")
             return text + (f", along with {_join(pieces)}" if pieces else "")
         text = names[0] + (f" {when}" if when else "")
-        joiner = ", joined by " if form == "joined" else " and "
+        joiner = {"joined": ", joined by ", "together": ", together with "}.get(form, " and ")
         return text + (joiner + _join(pieces) if pieces else "")
+
+    def heard(self, salt: str) -> str:
+        """A verb phrase for a sound being there, right for singular and plural names."""
+        return self.pick(salt + "/heard", ("can be heard", "can be made out", "can be picked out"))
 
     def sound_clause(self) -> str:
         s = self.f.sound
@@ -456,7 +479,7 @@ class _Phrases:
             return "other sounds are heard"
         names = [_named(e, self.k, f"clause/{i}") for i, e in enumerate(s.events)]
         when = _when(s.events[0].spans, self.f.duration, self.k, "clause")
-        text = f"{names[0]} can be heard" + (f" {when}" if when else "")
+        text = f"{names[0]} {self.heard('clause')}" + (f" {when}" if when else "")
         return text + (f", with {names[1]}" if len(names) > 1 else "")
 
     # recording conditions -------------------------------------------------------------------
@@ -466,16 +489,19 @@ class _Phrases:
         out = []
         if env.noise:
             out.append(self.pick(salt + "/noise", {
-                "clean": ("clean", "clear"), "slight noise": ("mostly clean", "slightly noisy"),
-                "noticeable noise": ("noticeably noisy", "somewhat noisy"), "noisy": ("noisy", "noise-laden"),
-                "dense": ("busy", "dense")}[env.noise]))
+                "clean": ("clean", "clear", "crisp"),
+                "slight noise": ("mostly clean", "slightly noisy", "lightly noisy"),
+                "noticeable noise": ("noticeably noisy", "somewhat noisy", "fairly noisy"),
+                "noisy": ("noisy", "noise-laden", "rough, noisy"), "dense": ("busy", "dense", "crowded")}[env.noise]))
         if env.reverb:
             out.append(self.pick(salt + "/reverb", {
-                "dry": ("dry", "close-sounding"), "slightly reverberant": ("slightly reverberant", "lightly reverberant"),
-                "reverberant": ("reverberant", "roomy"), "highly reverberant": ("highly reverberant", "hall-like")}[env.reverb]))
+                "dry": ("dry", "close-sounding", "intimate", "acoustically dry"),
+                "slightly reverberant": ("slightly reverberant", "lightly reverberant", "faintly echoing"),
+                "reverberant": ("reverberant", "roomy", "echoing"),
+                "highly reverberant": ("highly reverberant", "hall-like", "cavernous")}[env.reverb]))
         if env.band:
-            out.append(self.pick(salt + "/band", ("telephone-like", "narrow-band") if env.band == "narrow"
-                                 else ("muffled", "dull, band-limited")))
+            out.append(self.pick(salt + "/band", ("telephone-like", "narrow-band", "tinny") if env.band == "narrow"
+                                 else ("muffled", "dull, band-limited", "dull")))
         if env.clipping:
             out.append("heavily clipped" if env.clipping == "heavy" else "slightly clipped")
         return out
@@ -485,9 +511,12 @@ class _Phrases:
         f, env = self.f, self.f.env
         out = []
         if env.noise == "dense":
-            out.append(self.pick(salt + "/dense", ("no quiet gaps", "sound that never falls quiet")))
+            out.append(self.pick(salt + "/dense", ("no quiet gaps", "sound that never falls quiet",
+                                                   "no moments of quiet")))
         if env.pauses and not (env.pauses == "none" and env.noise == "dense"):
-            gaps = (self.pick(salt + "/gaps", ("pauses between phrases", "gaps between sentences", "breaks in the speech"))
+            gaps = (self.pick(salt + "/gaps", ("pauses between phrases", "gaps between sentences",
+                                               "breaks in the speech", "pauses between sentences",
+                                               "breaks between phrases"))
                     if f.speech is not None else "silent gaps")
             out.append({"short": f"{self.pick(salt + '/short', ('short', 'brief'))} {gaps}", "long": "long silent stretches",
                         "mostly silent": "silence for most of the clip",
