@@ -156,7 +156,8 @@ def print_caption_stats(specs: list[str], facets: bool = False) -> None:
         print("\n" + markdown_table(facet_statistics(captions, tokens=tokens)))
 
 
-def print_date_scores(references: str, predictions: list[str], model: str, fluency_checker: str = "") -> None:
+def print_date_scores(references: str, predictions: list[str], model: str, fluency_checker: str = "",
+                      input_mode: str = "mecat") -> None:
     from acav_assets.evaluation.date_metric import (
         DEFAULT_MODEL_ID,
         TextEncoder,
@@ -164,6 +165,7 @@ def print_date_scores(references: str, predictions: list[str], model: str, fluen
     )
     from acav_assets.evaluation.fluency_checker import FluencyChecker
     from acav_assets.evaluation.mecat_scoring import (
+        absent_groups,
         load_predictions,
         load_references,
         score_groups,
@@ -171,9 +173,16 @@ def print_date_scores(references: str, predictions: list[str], model: str, fluen
 
     encoder = packaged_encoder() if model == "packaged" else TextEncoder(model or DEFAULT_MODEL_ID)
     fluency = FluencyChecker(fluency_checker) if fluency_checker else None
-    scores = score_groups(load_references(references), load_predictions(predictions), encoder, fluency)
+    scores = score_groups(load_references(references), load_predictions(predictions, input_mode), encoder, fluency,
+                          input_mode=input_mode)
+    absent = absent_groups(scores)
+    cells = ["n/a" if v is None else f"{v:.1f}" for v in scores.values()]
+    if absent:
+        cells[-1] += "*"
     print("| " + " | ".join(scores) + " |\n|" + "---|" * len(scores))
-    print("| " + " | ".join("n/a" if v is None else f"{v:.1f}" for v in scores.values()) + " |")
+    print("| " + " | ".join(cells) + " |")
+    if absent:
+        print(f"\n* no clips for {', '.join(absent)}: counted as 0 in the score, as the official evaluator does")
 
 
 def add_system(name: str, predictions: list[str], score: bool) -> bool:
@@ -312,13 +321,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="FORMAT: acav (ACAVCaps/MECAT JSON lines, file or folder), audiocaps, clotho, "
                         "wavcaps, audiosetcaps")
     corpus.add_argument("--facets", action="store_true", help="also print the per-facet statistics")
-    date = commands.add_parser("date-score", help="MECAT-Caption DATE scores of prediction CSVs (Table 2 row)")
+    date = commands.add_parser(
+        "date-score", help="MECAT-Caption DATE scores of prediction CSVs (Table 2 row)",
+        description="DATE per group and the final score (×100). A group without clips shows n/a and counts as 0 "
+        "in the score, as in the official evaluator; the score is then marked with *.")
     date.add_argument("predictions", nargs="+", help="one CSV (key,text) or six: long short speech music sound environment")
     date.add_argument("--references", required=True, help="folder of MECAT caption JSON lines")
     date.add_argument("--model", default="", help="sentence-transformers model folder or hub id "
                       "(default: paraphrase-TinyBERT-L6-v2 from the hub; 'packaged' = the offline all-MiniLM-L6-v2)")
     date.add_argument("--fluency-checker", default="", help="FENSE error-checker checkpoint "
                       "(echecker_clotho_audiocaps_base.ckpt) for the fluency penalty; default: no penalty")
+    date.add_argument("--input-mode", choices=("mecat", "verbatim"), default="mecat",
+                      help="mecat (default): read the CSVs and pick clips as the official mecat package does, so the "
+                      "numbers match it: pandas reads a caption written None, NA, null, nan or empty as 'nan' and "
+                      "reference clips without a prediction are skipped. verbatim: captions exactly as written, and "
+                      "a clip without a prediction is scored as an empty caption")
     system = commands.add_parser("add-system", help="register a predictions CSV (or six) as a scored system "
                                  "(partition of mecat_caption_scores)")
     system.add_argument("name")
@@ -369,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "caption-stats":
             print_caption_stats(args.datasets, args.facets)
         elif args.command == "date-score":
-            print_date_scores(args.references, args.predictions, args.model, args.fluency_checker)
+            print_date_scores(args.references, args.predictions, args.model, args.fluency_checker,
+                              args.input_mode)
         elif args.command == "add-system":
             return 0 if add_system(args.name, args.predictions, args.score) else 1
         elif args.command == "add-run":

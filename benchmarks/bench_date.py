@@ -6,13 +6,26 @@ total time, the encoding and blocked-similarity parts, growth with N, and the pe
 (tracemalloc) of the blocked similarity/discrimination step.
 
     .venv/bin/python benchmarks/bench_date.py --sizes 1000 5000 20000
+
+With ``--official`` it instead scores the MECAT-Caption test split shipped in the official
+``mecat`` package (eight domains, 20,052 clips; ``--per-domain N`` keeps the first N clips of
+each domain) with a synthetic system, once with this project's code in each input mode and once
+with the official evaluator (packaged MiniLM, no fluency penalty), each in its own process, and
+prints the group scores, wall time and peak resident memory side by side:
+
+    .venv/bin/python benchmarks/bench_date.py --official [--per-domain 500] [--system first-reference]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -50,6 +63,86 @@ def synth(pool: list[list[str]], n: int, seed: int = 0) -> tuple[list[str], list
     return preds, refs
 
 
+SYSTEMS = ("first-reference", "shuffled")
+RUNNERS = ("project-mecat", "project-verbatim", "official")
+
+
+def write_official_sample(folder: Path, per_domain: int | None, system: str) -> tuple[Path, list[Path], int]:
+    """The packaged test references (first ``per_domain`` clips of each domain) as plain JSON
+    lines, and a synthetic system's six prediction CSVs in the official format: variant 0 of each
+    facet's references (``first-reference``), or that of another clip of the same domain (``shuffled``)."""
+    from acav_assets.evaluation.mecat_scoring import write_prediction_csvs
+    from acav_assets.evaluation.official_mecat import official_references
+    from acav_assets.stats.caption_corpora import ACAV_FACETS
+
+    references = folder / "references"
+    references.mkdir(parents=True)
+    predictions: dict[str, dict[str, str]] = {facet: {} for facet in ACAV_FACETS}
+    rng = np.random.default_rng(0)
+    clips = 0
+    for path in sorted(official_references().glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            lines = handle.read().splitlines()[:per_domain]
+        (references / path.name.removesuffix(".gz")).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        records = [next(iter(json.loads(line).items())) for line in lines]
+        donors = rng.permutation(len(records)) if system == "shuffled" else np.arange(len(records))
+        for (key, _), donor in zip(records, donors):
+            for facet in ACAV_FACETS:
+                predictions[facet][key] = records[donor][1][facet][0]
+        clips += len(records)
+    return references, write_prediction_csvs(predictions, folder / "predictions"), clips
+
+
+def parity_worker(runner: str, references: str, predictions: list[str], threads: int) -> None:
+    """One scoring run in this process; prints its scores, seconds and peak RSS as JSON."""
+    import torch
+
+    from acav_assets.curation.filters import packaged_model_dir
+
+    torch.set_num_threads(threads)
+    started = time.perf_counter()
+    if runner == "official":
+        from acav_assets.evaluation.official_mecat import official_scores
+
+        scores = official_scores(predictions, references, packaged_model_dir())
+    else:
+        from acav_assets.evaluation.mecat_scoring import (
+            load_predictions,
+            load_references,
+            score_groups,
+        )
+
+        mode = runner.removeprefix("project-")
+        scores = score_groups(load_references(references), load_predictions(predictions, mode),
+                              dm.packaged_encoder(batch_size=64), input_mode=mode)
+    seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    print(json.dumps({"runner": runner, "seconds": seconds, "peak_rss_mib": peak_mib, "scores": scores}))
+
+
+def official_comparison(per_domain: int | None, system: str, threads: int) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        references, predictions, clips = write_official_sample(Path(scratch), per_domain, system)
+        print(f"MECAT-Caption test split: {clips} clips ({per_domain or 'all'} per domain), system {system}, "
+              f"torch threads {threads}, cpus {os.cpu_count()}", flush=True)
+        results = {}
+        for runner in RUNNERS:
+            command = [sys.executable, __file__, "--parity-worker", runner, "--threads", str(threads),
+                       "--references", str(references), "--predictions", *map(str, predictions)]
+            done = subprocess.run(command, check=True, capture_output=True, text=True)
+            results[runner] = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"{runner}: {results[runner]['seconds']:.1f} s, peak RSS {results[runner]['peak_rss_mib']:.0f} MiB",
+                  flush=True)
+    official = results["official"]["scores"]
+    print("\n| group | official | project (mecat) | difference | project (verbatim) |\n|---|---:|---:|---:|---:|")
+    for group, value in official.items():
+        mecat, verbatim = results["project-mecat"]["scores"][group], results["project-verbatim"]["scores"][group]
+        print(f"| {group} | {value:.4f} | {mecat:.4f} | {mecat - value:+.4f} | {verbatim:.4f} |")
+    print("\n| code | seconds | peak RSS (MiB) |\n|---|---:|---:|")
+    for runner in RUNNERS:
+        print(f"| {runner} | {results[runner]['seconds']:.1f} | {results[runner]['peak_rss_mib']:.0f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20000])
@@ -58,7 +151,18 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--row-block", type=int, default=dm.ROW_BLOCK)
     ap.add_argument("--model", default=None, help="model folder or hub id (default: packaged MiniLM)")
+    ap.add_argument("--official", action="store_true", help="compare with the official evaluator on its test split")
+    ap.add_argument("--per-domain", type=int, default=None, help="with --official: first N clips per domain")
+    ap.add_argument("--system", choices=SYSTEMS, default="first-reference", help="with --official: synthetic system")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="with --official: torch threads for both (the official code forces 1 on import)")
+    ap.add_argument("--parity-worker", choices=RUNNERS, help=argparse.SUPPRESS)
+    ap.add_argument("--predictions", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.parity_worker:
+        return parity_worker(args.parity_worker, str(args.references), args.predictions, args.threads)
+    if args.official:
+        return official_comparison(args.per_domain, args.system, args.threads)
 
     encoder = (dm.TextEncoder(args.model, batch_size=args.batch_size) if args.model
                else dm.packaged_encoder(batch_size=args.batch_size))

@@ -18,7 +18,7 @@ from acav_assets.defs.partitions import (
     system_partitions,
     training_run_partitions,
 )
-from acav_assets.defs.policies import TRANSIENT_RETRY
+from acav_assets.defs.policies import GPU_STEP
 from acav_assets.defs.resources import AcavSettings, launcher_command
 from acav_assets.evaluation.downstream_tasks import (
     collected_scores,
@@ -73,7 +73,7 @@ def _latest(settings: AcavSettings, run: str) -> Path:
 
 @dg.asset(
     partitions_def=training_run_partitions, group_name="training", deps=[release], kinds={"pytorch"},
-    pool="gpu", retry_policy=TRANSIENT_RETRY,
+    **GPU_STEP,
     description="Checkpoints of one training run (encoder → adapter → decoder; alignment: encoder, adapter "
     "and decoder LoRA trained; probe: adapter only) on the release's WebDataset shards. Resumes from the "
     "newest checkpoint, so a retry or re-materialisation continues where it stopped.",
@@ -138,7 +138,7 @@ def caption_model_loss_falls(context: dg.AssetCheckExecutionContext, settings: A
 
 @dg.asset(
     partitions_def=training_run_partitions, group_name="training", deps=[caption_model], kinds={"csv"},
-    pool="gpu", retry_policy=TRANSIENT_RETRY,
+    **GPU_STEP,
     description="Captions of every clip of a WebDataset (the run file's predictions.data, else MECAT-Caption's "
     "audio shards from ACAV_MECAT_AUDIO, else the release) from the run's newest checkpoint: six CSVs {facet}.csv (key,text) "
     "under {data_root}/predictions/{run}/; the run is then a `systems` partition of mecat_caption_scores.",
@@ -175,7 +175,8 @@ def predictions_cover_every_clip(context: dg.AssetCheckExecutionContext, setting
     """Each of the six CSVs has one non-empty caption for every decodable clip, and no other key."""
     folder = Path(settings.layout.predictions(context.partition_key))
     expected = set(json.loads((folder / "clips.json").read_text())["clips"])
-    problems = check_prediction_coverage(load_predictions([folder / f"{facet}.csv" for facet in FACETS]), expected)
+    texts = load_predictions([folder / f"{facet}.csv" for facet in FACETS], "verbatim")  # empty stays empty
+    problems = check_prediction_coverage(texts, expected)
     return dg.AssetCheckResult(
         passed=not problems and bool(expected),
         description="every clip has six captions" if not problems and expected else
@@ -187,7 +188,7 @@ def predictions_cover_every_clip(context: dg.AssetCheckExecutionContext, setting
 @dg.asset(
     partitions_def=run_task_partitions, group_name="evaluation", kinds={"pytorch", "json"},
     deps=[dg.AssetDep(caption_model, partition_mapping=dg.MultiToSingleDimensionPartitionMapping("run"))],
-    pool="gpu", retry_policy=TRANSIENT_RETRY,
+    **GPU_STEP,
     description="Downstream probe (Table 3): the adapter alone is trained on the run's frozen encoder and "
     "decoder for one task, then scored (CER/WER with jiwer for ASR, accuracy for classification). Tasks and "
     "their manifest layouts: acav_assets/data/downstream_tasks.json; datasets under ACAV_DOWNSTREAM_ROOT.",

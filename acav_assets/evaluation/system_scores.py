@@ -11,7 +11,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from acav_assets.evaluation.mecat_scoring import (
+    DEFAULT_INPUT_MODE,
     MECAT_SCORES_SCHEMA,
+    absent_groups,
     final_score,
     load_prediction_folder,
     load_references,
@@ -59,9 +61,10 @@ def fluency_checker(path: str):
 class SystemScores:
     table: pa.Table  # MECAT_SCORES_SCHEMA rows: one per group and the final score
     details: list[dict]  # per-group details
-    score: float | None  # the final caption score, None when a group has no clips
+    score: float  # the final caption score, a group without clips counted as 0 (official)
     reference_clips: int
     extra_keys: list[str]  # predicted keys not in the references (ignored)
+    absent: list[str]  # groups without clips: the score counts them as 0
 
     @property
     def table2_row(self) -> dict:
@@ -76,14 +79,19 @@ class SystemScores:
 
 
 def score_system(system: str, predictions_folder: str, references_dir: str, encoder: str, fluency_path: str = "",
-                 log: logging.Logger = logger) -> SystemScores:
-    """DATE scores of the predictions in ``predictions_folder`` against the references."""
-    predictions = load_prediction_folder(predictions_folder)
+                 log: logging.Logger = logger, input_mode: str = DEFAULT_INPUT_MODE) -> SystemScores:
+    """DATE scores of the predictions in ``predictions_folder`` against the references
+    (``input_mode``: see :mod:`acav_assets.evaluation.mecat_scoring`)."""
+    predictions = load_prediction_folder(predictions_folder, input_mode)
     references = load_references(references_dir)
     log.info("scoring %s on %d reference clips with %s", system, len(references), encoder)
     fluency = fluency_checker(fluency_path) if fluency_path else None
-    details = score_group_details(references, predictions, text_encoder(encoder), fluency, log=log)
-    score = final_score({row["group"]: row["date"] for row in details})
+    details = score_group_details(references, predictions, text_encoder(encoder), fluency, log=log,
+                                  input_mode=input_mode)
+    group_scores = {row["group"]: row["date"] for row in details}
+    score, absent = final_score(group_scores), absent_groups(group_scores)
+    if absent:
+        log.warning("no clips for %s: the final score counts them as 0", ", ".join(absent))
     common = {"system": system, "encoder": encoder, "fluency_checker": fluency_path or None,
               "references": references_dir}
     rows = [{**row, **common} for row in details]
@@ -92,7 +100,8 @@ def score_system(system: str, predictions_folder: str, references_dir: str, enco
     extra = sorted(set().union(*predictions.values()) - set(references))
     if extra:
         log.warning("%d predicted keys are not in the references (ignored), e.g. %s", len(extra), extra[:3])
-    return SystemScores(pa.Table.from_pylist(rows, schema=MECAT_SCORES_SCHEMA), details, score, len(references), extra)
+    return SystemScores(pa.Table.from_pylist(rows, schema=MECAT_SCORES_SCHEMA), details, score, len(references), extra,
+                        absent)
 
 
 def coverage_problems(scores: pa.Table) -> tuple[list[str], dict[str, int]]:

@@ -34,10 +34,18 @@ def _cell(value: float | None) -> str:
 
 def render_table2(systems: Mapping[str, Mapping[str, float | None]], include_paper: bool = True) -> str:
     """Markdown Table 2: the paper's rows (marked "paper"), then each scored system; a group a
-    system was not scored on (no reference clips of that domain) shows n/a."""
+    system was not scored on (no clips of that domain) shows n/a, and a score that counts such a
+    group as 0 (the official way) is marked * with a note under the table."""
     lines = ["| system | source | " + " | ".join(TABLE2_HEADERS) + " |", "|---|---|" + "---:|" * len(TABLE2_HEADERS)]
     rows = [(name, "paper", row) for name, row in paper_rows().items()] if include_paper else []
     rows += [(name, "scored here", row) for name, row in sorted(systems.items())]
+    flagged = False
     for name, source, row in rows:
-        lines.append(f"| {name} | {source} | " + " | ".join(_cell(row.get(c)) for c in TABLE2_COLUMNS) + " |")
+        cells = [_cell(row.get(c)) for c in TABLE2_COLUMNS]
+        if row.get("score") is not None and any(row.get(c) is None for c in TABLE2_COLUMNS[:-1]):
+            cells[-1] += "*"
+            flagged = True
+        lines.append(f"| {name} | {source} | " + " | ".join(cells) + " |")
+    if flagged:
+        lines += ["", "\\* a group without clips (n/a) counts as 0 in the score, as in the official evaluator."]
     return "\n".join(lines)

@@ -3,8 +3,6 @@ clip of a WebDataset written as ``{facet}.csv`` prediction files."""
 
 from __future__ import annotations
 
-import csv
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,20 +60,12 @@ def predict_captions(model: AudioCaptionModel, shards: str | Sequence[str], face
 
 
 def write_prediction_csvs(predictions: dict[str, dict[str, str]], folder: str | Path) -> list[Path]:
-    """``{folder}/{facet}.csv`` with header ``key,text``, keys sorted, written atomically."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for facet, texts in predictions.items():
-        path = folder / f"{facet}.csv"
-        temporary = folder / f".{facet}.csv.tmp"
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["key", "text"])
-            writer.writerows([key, texts[key]] for key in sorted(texts))
-        os.replace(temporary, path)
-        paths.append(path)
-    return paths
+    """``{folder}/{facet}.csv`` in the official MECAT format (no header, every field quoted)."""
+    from acav_assets.evaluation.mecat_scoring import (
+        write_prediction_csvs as write_official,
+    )
+
+    return write_official(predictions, folder)
 
 
 def predictions_sample_markdown(predictions: dict[str, dict[str, str]], facets: Sequence[str], clips: int = 3) -> str:

@@ -1,6 +1,5 @@
 """mecat_caption_scores and caption_benchmark_table through Dagster on real MECAT references."""
 
-import csv
 import json
 import os
 from pathlib import Path
@@ -11,6 +10,8 @@ import pytest
 from acav_assets.defs import evaluation as evaluation_defs
 from acav_assets.defs.partitions import system_partitions
 from acav_assets.defs.resources import AcavSettings
+from acav_assets.evaluation.date_metric import GROUPS
+from acav_assets.evaluation.mecat_scoring import final_score, write_prediction_csvs
 from acav_assets.stats import sql_runner
 from acav_assets.stats.caption_corpora import ACAV_FACETS
 from acav_assets_tests.reference_data import MECAT_CAPTIONS
@@ -41,13 +42,8 @@ def _reference_rows(folder: Path) -> dict[str, dict]:
 
 
 def write_system(settings: AcavSettings, system: str, texts: dict[str, dict[str, str]]) -> None:
-    folder = Path(settings.layout.predictions(system))
-    folder.mkdir(parents=True, exist_ok=True)
-    for facet in ACAV_FACETS:
-        with open(folder / f"{facet}.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
-            writer.writerow(["key", "text"])
-            writer.writerows((key, value[facet]) for key, value in texts.items())
+    write_prediction_csvs({facet: {key: value[facet] for key, value in texts.items()} for facet in ACAV_FACETS},
+                          settings.layout.predictions(system))
 
 
 def run(settings, instance, selection, partition=None):
@@ -83,10 +79,13 @@ def test_scores_stored_in_duckdb_and_table_2_rendered(references, tmp_path):
     groups = [g for g in ("content_long", "content_short", "mixed_speech", "pure_music", "mixed_music",
                           "pure_sound", "mixed_sound", "environment")]
     assert all(good[g] > bad[g] + 5 for g in groups), (good, bad)
-    assert good["pure_speech"] is None and good["score"] is None  # the train sample has no S00 clips
+    # the train sample has no S00 clips: that group counts as 0 in the score, as in the official code
+    assert good["pure_speech"] is None
+    assert good["score"] == pytest.approx(final_score({g: good[g] for g in GROUPS}))
     assert good["clips"] == len(refs)
     markdown = Path(settings.layout.table("caption_benchmark_table", "table2", ext="md")).read_text()
     assert "| ACAVCaps | paper | 76.6" in markdown and "| shuffled | scored here |" in markdown
+    assert "a group without clips (n/a) counts as 0 in the score" in markdown
     rows = sql_runner.query(settings.database,
                             "SELECT * FROM mecat_caption_scores WHERE system = 'half-missing'").to_pylist()
     assert sum(r["missing_predictions"] or 0 for r in rows) > 0

@@ -4,7 +4,11 @@ import os
 import pytest
 
 from acav_assets import cli
-from acav_assets.evaluation.mecat_scoring import load_predictions, load_references
+from acav_assets.evaluation.mecat_scoring import (
+    final_score,
+    load_predictions,
+    load_references,
+)
 from acav_assets_tests.reference_data import MECAT_CAPTIONS
 
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -26,14 +30,36 @@ def small_references(tmp_path):
 
 def test_predictions_files(tmp_path):
     one = tmp_path / "one.csv"
-    one.write_text('key,text\n"a_0_10","a dog barks"\n')
-    preds = load_predictions([one])
-    assert preds["long"] == preds["environment"] == {"a_0_10": "a dog barks"}
+    one.write_text('key,text\n"a_0_10","a dog barks"\n"b_0_10","None"\n')
+    preds = load_predictions([one], "verbatim")
+    assert preds["long"] == preds["environment"] == {"a_0_10": "a dog barks", "b_0_10": "None"}
+    # as the official loader reads it: the header is a clip, "None" is missing and becomes "nan"
+    assert load_predictions([one])["short"] == {"key": "text", "a_0_10": "a dog barks", "b_0_10": "nan"}
     with pytest.raises(ValueError, match="one predictions CSV or 6"):
         load_predictions([one, one])
     (tmp_path / "bad.csv").write_text("a,b,c\n")
     with pytest.raises(ValueError, match="line 1: expected two fields"):
-        load_predictions([tmp_path / "bad.csv"])
+        load_predictions([tmp_path / "bad.csv"], "verbatim")
+    with pytest.raises(ValueError, match="expected two fields per row"):
+        load_predictions([tmp_path / "bad.csv"], "mecat")
+    with pytest.raises(ValueError, match="input mode 'raw'"):
+        load_predictions([one], "raw")
+
+
+def test_clips_without_a_prediction_are_skipped_or_scored_empty(small_references):
+    from acav_assets.evaluation.date_metric import packaged_encoder
+    from acav_assets.evaluation.mecat_scoring import score_group_details
+
+    references = load_references(small_references)
+    keys = sorted(references)
+    texts = {k: references[k]["long"][0] for k in keys[1:]}  # the first clip has no prediction
+    predictions = {facet: texts for facet in ("long", "short", "speech", "music", "sound", "environment")}
+    encoder = packaged_encoder()
+    rows = {mode: {r["group"]: r for r in score_group_details(references, predictions, encoder, input_mode=mode)}
+            for mode in ("mecat", "verbatim")}
+    assert rows["mecat"]["content_long"]["n"] == len(keys) - 1 and rows["verbatim"]["content_long"]["n"] == len(keys)
+    assert rows["mecat"]["content_long"]["missing_predictions"] == rows["verbatim"]["content_long"]["missing_predictions"] == 1
+    assert rows["verbatim"]["content_long"]["date"] < rows["mecat"]["content_long"]["date"]
 
 
 def test_cli_prints_the_table_2_row(small_references, tmp_path, capsys):
@@ -48,10 +74,15 @@ def test_cli_prints_the_table_2_row(small_references, tmp_path, capsys):
     predictions.write_text("\n".join(lines) + "\n")
     assert cli.main(["date-score", "--references", str(small_references), "--model", "packaged",
                      str(predictions)]) == 0
-    header, _, values = capsys.readouterr().out.strip().splitlines()
+    header, _, values, _, note = capsys.readouterr().out.strip().splitlines()
     row = dict(zip(header.strip("| ").split(" | "), values.strip("| ").split(" | ")))
-    assert row["pure_speech"] == "n/a" and row["score"] == "n/a"  # no S00 clips in these references
+    # no S00, 0M0 clips in these references: those groups count as 0 in the score, which is flagged
+    assert row["pure_speech"] == row["pure_music"] == "n/a" and row["score"].endswith("*")
+    assert note == ("* no clips for pure_speech, pure_music: counted as 0 in the score, "
+                    "as the official evaluator does")
     assert 0 < float(row["content_long"]) <= 100 and float(row["pure_sound"]) > 0
+    groups = {g: float(v) if v != "n/a" else None for g, v in row.items() if g != "score"}
+    assert float(row["score"][:-1]) == pytest.approx(final_score(groups), abs=0.1)
 
 
 def test_add_system_registers_scores_and_renders_table_2(small_references, tmp_path, monkeypatch, capsys):

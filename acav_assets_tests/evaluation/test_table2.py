@@ -26,3 +26,14 @@ def test_table_renders_paper_rows_beside_scored_systems():
     assert table[-1] == "| my-run | scored here | 50.0 | 50.0 | n/a | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | 50.0 | n/a |"
     assert "| ACAVCaps | paper | 76.6 | 75.7 | 64.2 | 64.9 | 60.5 | 41.1 | 59.5 | 28.0 | 34.8 | 60.9 |" in table
     assert len(render_table2(scored, include_paper=False).splitlines()) == 3
+
+
+def test_a_score_counting_an_absent_group_as_zero_is_marked():
+    row = {**paper_rows()["WavCaps"], "pure_speech": None}
+    row["score"] = final_score(row)
+    table = render_table2({"no-s00": row}, include_paper=False).splitlines()
+    assert table[2] == (f"| no-s00 | scored here | 47.3 | 50.9 | n/a | 30.1 | 15.9 | 19.4 | 46.5 | 20.0 | 9.2 "
+                        f"| {row['score']:.1f}* |")
+    assert table[-1].startswith("\\* a group without clips (n/a) counts as 0")
+    # pure speech weighs 0.4 · 0.6 / 2 in the score
+    assert row["score"] == pytest.approx(final_score(paper_rows()["WavCaps"]) - 0.12 * 27.3)

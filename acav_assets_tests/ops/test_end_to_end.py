@@ -163,7 +163,7 @@ def test_alignment_run_on_the_demo_release_is_captioned_and_scored(demo_run, tmp
     released = sum(1 for path in (data / "release").glob("*.jsonl.gz") if not path.name.startswith("qa")
                    for _ in gzip.open(path, "rt"))
     with open(data / "predictions" / "tiny" / "long.csv", newline="") as handle:
-        assert len(list(csv.reader(handle))) == released + 1  # header + every released clip
+        assert len(list(csv.reader(handle))) == released  # every released clip, no header (the official format)
     (scores,) = sql_runner.query(str(data / "warehouse.duckdb"),
                                  "SELECT * FROM caption_benchmark WHERE system = 'tiny'").to_pylist()
     assert scores["clips"] == released
