@@ -105,7 +105,7 @@ def main() -> None:
         wall = time.perf_counter() - started
         totals.append(report("routing", len(routes), corpus_s, wall, wall))
 
-        vad, asr, gender = SileroVad(), WhisperRecognizer.packaged_base(decode_options={"temperature": 0.0}), GenderEstimator()
+        vad, asr, gender = SileroVad(), WhisperRecognizer.packaged_base(), GenderEstimator()
         speech = Stopwatch(lambda audio, sample_rate: analyse_speech(audio, vad, asr, gender, sample_rate=sample_rate))
         keys = {k for k, d in routes.items() if d[0] == "S"}
         started = time.perf_counter()

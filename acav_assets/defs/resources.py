@@ -169,7 +169,7 @@ def _speech_models(profile: str, asr_model: str):
 
     _check_profile(profile)
     if profile == "lite" and not asr_model:
-        asr = WhisperRecognizer.packaged_base(decode_options={"temperature": 0.0})
+        asr = WhisperRecognizer.packaged_base()
     else:
         asr = WhisperRecognizer.from_pretrained(asr_model or None)
     return SileroVad(), asr, GenderEstimator()

@@ -71,3 +71,48 @@ def analyse_shard(
         progress.add(seconds)
     progress.finish(failed=sum(row["status"] != STATUS_OK for row in rows))
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+def analyse_shard_in_groups(
+    audio_url: str,
+    shard: str,
+    fields: list[pa.Field],
+    analyse_many: Callable[[list[np.ndarray]], list[dict | Exception]],
+    keys: Collection[str] | None = None,
+    group_size: int = 16,
+    name: str = "expert",
+    progress_every_s: float = 15.0,
+    log: logging.Logger = logger,
+) -> pa.Table:
+    """Like :func:`analyse_shard`, for an expert that analyses ``group_size`` clips per call
+    (to batch its model): ``analyse_many(audios)`` returns, per clip, its row or the exception
+    that clip raised; an exception from the call itself fails only that group's clips."""
+    schema = expert_schema(fields)
+    rows: list[dict] = []
+    progress = ShardProgress(name, log=log, every_s=progress_every_s)
+    group: list[tuple[str, np.ndarray]] = []
+
+    def flush() -> None:
+        try:
+            results = analyse_many([audio for _, audio in group])
+        except Exception as error:  # the group's clips fail, the shard goes on
+            results = [error] * len(group)
+        for (key, audio), result in zip(group, results):
+            row: dict = {"key": key, "shard": shard}
+            if isinstance(result, Exception):
+                row.update(status=STATUS_ERROR, error=error_text(result))
+                log.warning("%s failed on clip %s: %s", name, key, row["error"])
+            else:
+                row.update(result, status=STATUS_OK)
+            rows.append(row)
+            progress.add(len(audio) / TARGET_RATE)
+        group.clear()
+
+    for key, audio, _ in read_audio_shard(audio_url, keys):
+        group.append((key, audio))
+        if len(group) >= group_size:
+            flush()
+    if group:
+        flush()
+    progress.finish(failed=sum(row["status"] != STATUS_OK for row in rows))
+    return pa.Table.from_pylist(rows, schema=schema)

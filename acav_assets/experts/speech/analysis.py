@@ -5,7 +5,8 @@ For a clip routed to a speech domain :func:`analyse_speech` finds the voiced reg
 (:mod:`~acav_assets.experts.speech.asr`), and measures speaking rate, pitch
 (:mod:`~acav_assets.experts.speech.pitch`) and a male/female voice estimate
 (:mod:`~acav_assets.experts.speech.gender`); ``SPEECH_FIELDS`` declares its Arrow columns.
-Emotion, age and speaker count have no packaged model, so they are recorded as
+:func:`analyse_speech_many` does the same for many clips, with their speech transcribed in
+shared batches. Emotion, age and speaker count have no packaged model, so they are recorded as
 ``"unavailable"`` unless the caller supplies a model: never guessed.
 
 Each model sits behind a small interface (:class:`VoiceActivityDetector`,
@@ -19,14 +20,20 @@ VAD found speech, and only on the VAD regions (cut out and joined, as faster-whi
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from acav_assets.experts.speech.asr import SpeechRecognizer, Transcript
+from acav_assets.experts.speech.asr import (
+    BatchSpeechRecognizer,
+    SpeechRecognizer,
+    Transcript,
+)
 from acav_assets.experts.speech.gender import (
     GenderEstimate,
     GenderEstimator,
@@ -38,7 +45,9 @@ from acav_assets.experts.speech.vad import VoiceActivityDetector
 from acav_assets.io.mono_signal import validated_mono
 from acav_assets.io.table_fields import described_field as _field
 
-__all__ = ["SPEECH_FIELDS", "UNAVAILABLE", "analyse_speech"]
+logger = logging.getLogger(__name__)
+
+__all__ = ["SPEECH_FIELDS", "UNAVAILABLE", "analyse_speech", "analyse_speech_many"]
 
 UNAVAILABLE = "unavailable"
 
@@ -93,6 +102,20 @@ SPEECH_FIELDS: list[pa.Field] = [
 ]
 
 
+@dataclass
+class _PreparedClip:
+    """A clip at 16 kHz with its VAD regions and the joined audio ASR is to see."""
+
+    audio: np.ndarray
+    vad_segments: list[tuple[float, float]]
+    asr_spans: list[tuple[float, float]]
+    asr_audio: np.ndarray
+
+    @property
+    def has_speech(self) -> bool:
+        return bool(self.asr_spans)
+
+
 def analyse_speech(
     audio: np.ndarray,
     vad: VoiceActivityDetector,
@@ -114,28 +137,99 @@ def analyse_speech(
     missing model gives ``"unavailable"``, no speech gives null. Raises ``ValueError`` only
     for non-float, multi-channel or non-finite input.
     """
-    x = _to_rate(validated_mono(audio, sample_rate, dtype=np.float32, allow_empty=True, squeeze=True), sample_rate)
-    duration = x.size / RATE
-    vad_segments = [(float(s), float(e)) for s, e in vad.segments(x, RATE)] if x.size else []
-    speech_seconds = float(sum(e - s for s, e in vad_segments))
-    has_speech = speech_seconds > 0
-    speech = _join(x, vad_segments)
+    clip = _prepare(audio, sample_rate, vad, asr_pad_s)
+    transcript = asr.transcribe(clip.asr_audio, language=language) if clip.has_speech else _NO_TRANSCRIPT
+    return _measures(clip, transcript, gender, emotion_model, age_model, diarizer)
 
+
+def analyse_speech_many(
+    audios: Sequence[np.ndarray],
+    vad: VoiceActivityDetector,
+    asr: SpeechRecognizer,
+    gender: GenderEstimator | None = None,
+    *,
+    sample_rate: int = RATE,
+    asr_pad_s: float = 0.2,
+) -> list[dict[str, Any] | Exception]:
+    """:func:`analyse_speech` of many clips, their speech transcribed in shared batches when
+    ``asr`` has ``transcribe_many``. One result per clip, in order: its measures, or the
+    exception that clip raised (one bad clip never fails the others)."""
+    prepared: list[_PreparedClip | Exception] = []
+    for audio in audios:
+        try:
+            prepared.append(_prepare(audio, sample_rate, vad, asr_pad_s))
+        except Exception as error:  # recorded for this clip only
+            prepared.append(error)
+    speaking = [i for i, clip in enumerate(prepared) if isinstance(clip, _PreparedClip) and clip.has_speech]
+    transcripts = dict(zip(speaking, _transcribe_all(asr, [prepared[i].asr_audio for i in speaking])))
+    results: list[dict[str, Any] | Exception] = []
+    for i, clip in enumerate(prepared):
+        transcript = transcripts.get(i, _NO_TRANSCRIPT)
+        if isinstance(clip, Exception) or isinstance(transcript, Exception):
+            results.append(clip if isinstance(clip, Exception) else transcript)
+            continue
+        try:
+            results.append(_measures(clip, transcript, gender))
+        except Exception as error:
+            results.append(error)
+    return results
+
+
+_NO_TRANSCRIPT = Transcript("", None, None, [], None)
+
+
+def _transcribe_all(asr: SpeechRecognizer, audios: list[np.ndarray]) -> list[Transcript | Exception]:
+    """Batched when the recognizer can; if a batch fails, clip by clip, so only the failing clip fails."""
+    if not audios:
+        return []
+    if isinstance(asr, BatchSpeechRecognizer):
+        try:
+            return list(asr.transcribe_many(audios))
+        except Exception as error:
+            logger.warning("batched ASR failed (%s: %s); transcribing clip by clip", type(error).__name__, error)
+    results: list[Transcript | Exception] = []
+    for audio in audios:
+        try:
+            results.append(asr.transcribe(audio))
+        except Exception as error:
+            results.append(error)
+    return results
+
+
+def _prepare(audio: np.ndarray, sample_rate: int, vad: VoiceActivityDetector, asr_pad_s: float) -> _PreparedClip:
+    x = _to_rate(validated_mono(audio, sample_rate, dtype=np.float32, allow_empty=True, squeeze=True), sample_rate)
+    vad_segments = [(float(s), float(e)) for s, e in vad.segments(x, RATE)] if x.size else []
+    speech_seconds = sum(e - s for s, e in vad_segments)
+    asr_spans = _widen(vad_segments, asr_pad_s, x.size / RATE) if speech_seconds > 0 else []
+    return _PreparedClip(x, vad_segments, asr_spans, _join(x, asr_spans))
+
+
+def _measures(
+    clip: _PreparedClip,
+    transcript: Transcript,
+    gender: GenderEstimator | None,
+    emotion_model: Callable[[np.ndarray, int], Any] | None = None,
+    age_model: Callable[[np.ndarray, int], Any] | None = None,
+    diarizer: Callable[[np.ndarray, int], Any] | None = None,
+) -> dict[str, Any]:
+    """The row of one clip, given its transcript."""
+    x, vad_segments = clip.audio, clip.vad_segments
+    duration = x.size / RATE
+    speech_seconds = float(sum(e - s for s, e in vad_segments))
+    has_speech = clip.has_speech
+    speech = _join(x, vad_segments)
     if has_speech:
-        asr_spans = _widen(vad_segments, asr_pad_s, duration)
-        transcript = asr.transcribe(_join(x, asr_spans), language=language)
         asr_segments = [
             {
-                "start": _to_clip_time(start, asr_spans, is_end=False),
-                "end": _to_clip_time(end, asr_spans, is_end=True),
+                "start": _to_clip_time(start, clip.asr_spans, is_end=False),
+                "end": _to_clip_time(end, clip.asr_spans, is_end=True),
                 "text": text,
             }
             for start, end, text in transcript.segments
         ]
         words = _count_words(transcript.text, transcript.language)
     else:
-        transcript = Transcript("", None, None, [], None)
-        asr_segments, words = [], 0
+        transcript, asr_segments, words = _NO_TRANSCRIPT, [], 0
 
     pitch = measure_pitch(x, RATE, vad_segments) if has_speech else PitchStats(None, None, None, None)
     voice: GenderEstimate | None = None

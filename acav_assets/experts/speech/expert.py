@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from functools import partial
 
-import numpy as np
-
-from acav_assets.experts.shard_runner import analyse_shard
+from acav_assets.experts.shard_runner import analyse_shard_in_groups
 from acav_assets.experts.spec import ExpertOutput, ExpertSpec, ShardInputs, ok_rows
-from acav_assets.experts.speech.analysis import SPEECH_FIELDS, analyse_speech
+from acav_assets.experts.speech.analysis import SPEECH_FIELDS, analyse_speech_many
+from acav_assets.io.audio_decoding import TARGET_RATE
 
-
-def _speech_of(vad, asr, gender, audio: np.ndarray, sample_rate: int) -> dict:
-    return analyse_speech(audio, vad, asr, gender, sample_rate=sample_rate)
+# Clips per ASR call: their speech windows are decoded in shared batches.
+CLIPS_PER_GROUP = 32
 
 
 def speech_of_shard(inputs: ShardInputs) -> ExpertOutput:
-    """``inputs.model`` is (vad, asr, gender); one clip at a time, as the ASR model is not thread-safe."""
+    """``inputs.model`` is (vad, asr, gender); clips go to the models in groups, one group at a time."""
     vad, asr, gender = inputs.model
-    table = analyse_shard(inputs.audio, inputs.shard, SPEECH_FIELDS, partial(_speech_of, vad, asr, gender),
-                          keys=set(inputs.keys("speech")), workers=1, name="speech", log=inputs.log)
+    analyse_many = partial(analyse_speech_many, vad=vad, asr=asr, gender=gender, sample_rate=TARGET_RATE)
+    table = analyse_shard_in_groups(inputs.audio, inputs.shard, SPEECH_FIELDS, analyse_many,
+                                    keys=set(inputs.keys("speech")), group_size=CLIPS_PER_GROUP, name="speech",
+                                    log=inputs.log)
     return ExpertOutput(table, {"languages": dict(Counter(row["language"] for row in ok_rows(table)))})
 
 
