@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from acav_assets.contracts.trusted_models import verify_checkpoint, write_sidecar
+from acav_assets.training import training_module
 from acav_assets.training.audio_text_model import AudioCaptionModel
 from acav_assets.training.config import TrainingConfig
 
@@ -62,8 +63,9 @@ def save_checkpoint(model: AudioCaptionModel, config: TrainingConfig, out_dir: s
                     optimizer: torch.optim.Optimizer, scheduler, curve: list[dict], optimizer_name: str) -> Path:
     """Write ``step-NNNNNNNN`` through a temporary folder, then drop all but the newest
     ``keep_checkpoints``. The encoder is saved only when it was trained."""
-    from peft import PeftModel
     from safetensors.torch import save_file
+
+    PeftModel = training_module("peft").PeftModel
 
     root = Path(out_dir) / CHECKPOINTS
     final = root / f"step-{step:08d}"

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from acav_assets.training import training_module
 from acav_assets.training.audio_text_model import trainable_parameters
 from acav_assets.training.checkpoints import (
     latest_checkpoint,
@@ -96,8 +97,8 @@ def train(config: TrainingConfig, out_dir: str | Path,
     """Train until ``max_steps`` optimizer steps, resuming from the newest checkpoint in
     ``out_dir``. ``source(seed, part, parts)`` yields this reader's examples for one epoch
     (default: the facets of ``config.train_data``'s release shards)."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    Accelerator = training_module("accelerate").Accelerator
+    set_seed = training_module("accelerate.utils").set_seed
 
     if source is None:
         if not config.train_data:

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from acav_assets.contracts.trusted_models import remote_code_options, trusted_revision
+from acav_assets.training import training_module
 from acav_assets.training.audio_text_model import (
     DASHENG_BASE_MODEL_ID,
     DASHENG_BASE_REVISION,
@@ -81,7 +82,8 @@ def _part(name: str, *folders: Path | None) -> Path | None:
 def build_model(config: TrainingConfig, checkpoint: Path | None = None) -> AudioCaptionModel:
     """The model for ``config``, its weights from ``checkpoint`` (resume or inference), else from
     ``init_from``, else from the pretrained sources; trainable parts set by the regime."""
-    from peft import LoraConfig, PeftModel, get_peft_model
+    peft = training_module("peft")
+    LoraConfig, PeftModel, get_peft_model = peft.LoraConfig, peft.PeftModel, peft.get_peft_model
 
     init = Path(config.init_from) if config.init_from else None
     if init is not None and not (init / COMPLETE).exists():
