@@ -5,7 +5,8 @@ with the audio, and the Hugging Face-native ``captions/`` and ``qa/`` Parquet co
 (:mod:`acav_assets.curation.dataset_card`).
 
 Every artefact covers the same clips: rows with status ``ok`` whose domain is not ``000``
-(ACAVCaps publishes no ``000`` file), sorted by key; captions exist only for decoded clips, and a
+(ACAVCaps publishes no ``000`` file) and that are not corpus-wide duplicates (the
+``corpus_duplicates`` asset, :mod:`acav_assets.curation.corpus_dedup`), sorted by key; captions exist only for decoded clips, and a
 released clip without audio fails the release. Every file except the ACAVCaps/MECAT lines (whose
 format is fixed) carries each clip's source id, window, duration and manifest licence, joined from
 the ``clips`` table. All files are written deterministically (gzip mtime 0, tar mtime 0) into a
@@ -40,6 +41,7 @@ from acav_assets.contracts.domains import DOMAINS, SILENT_DOMAIN, STATUS_OK
 from acav_assets.contracts.failures import PromotionRefused
 from acav_assets.contracts.layout import DataLayout
 from acav_assets.curation import dataset_card, hub_files
+from acav_assets.curation.corpus_dedup import duplicate_keys
 from acav_assets.curation.hub_files import CAPTIONS_CONFIG, CLIP_FIELDS, QA_CONFIG, clip_fields
 from acav_assets.ingest.clip_decoding import clip_durations
 from acav_assets.io import storage
@@ -288,9 +290,12 @@ def read_qa(folder: str) -> dict[str, dict]:
 
 
 def curated_rows(layout: DataLayout) -> list[dict]:
-    """Every shard's curated captions, sorted by key."""
+    """Every shard's curated captions but the corpus-wide duplicates
+    (:func:`acav_assets.curation.corpus_dedup.duplicate_keys`), sorted by key."""
     table = storage.read_partitions(layout.root, "curated_captions")
-    return [] if table is None else sorted(table.to_pylist(), key=lambda r: r["key"])
+    duplicates = duplicate_keys(layout)
+    return [] if table is None else sorted((r for r in table.to_pylist() if r["key"] not in duplicates),
+                                           key=lambda r: r["key"])
 
 
 def release_input(layout: DataLayout, strict: bool = True) -> list[dict]:

@@ -6,6 +6,9 @@ import pyarrow as pa
 
 from acav_assets.captions.schema import FACETS
 from acav_assets.captions.table import CAPTIONS_SCHEMA
+from acav_assets.curation.corpus_dedup import (
+    corpus_duplicates as find_corpus_duplicates,
+)
 from acav_assets.curation.filters import packaged_minilm
 from acav_assets.curation.release import describe_problems, publish, round_trip_problems
 from acav_assets.curation.shard_curation import DROP_REASONS, curate_shard
@@ -73,7 +76,8 @@ def caption_tokens(context: dg.AssetExecutionContext, settings: AcavSettings) ->
 
 
 @dg.asset(
-    group_name="release", deps=[curated_captions], kinds={"json", "parquet", "webdataset", "huggingface"}, **ROLL_UP,
+    group_name="release", deps=[curated_captions, dg.AssetKey("corpus_duplicates")],
+    kinds={"json", "parquet", "webdataset", "huggingface"}, **ROLL_UP,
     description="The published layout: {domain}.jsonl.gz per domain (ACAVCaps lines), qa.jsonl.gz "
     "(MECAT-QA lines), captions.parquet (text only), the Hugging Face configs captions/ (audio as an "
     "Audio feature) and qa/ (one row per pair) split by source, the dataset card README.md whose "
@@ -102,3 +106,17 @@ def release_round_trip(settings: AcavSettings) -> dg.AssetCheckResult:
         description="release matches its index and the curated captions" if passed else describe_problems(problems),
         metadata={kind: len(found) for kind, found in problems.items()},
     )
+
+
+@dg.asset(
+    group_name="release", deps=[curated_captions], kinds={"parquet", "duckdb"}, **ROLL_UP,
+    description="Cross-shard duplicates the release leaves out: clips whose long caption equals or "
+    "nearly equals (MinHash LSH, verified word-bigram Jaccard) another clip's and whose audio is the "
+    "same material (same PCM, or overlapping windows of one source); the copy with the highest mean "
+    "confidence wins (acav_assets.curation.corpus_dedup).",
+)
+def corpus_duplicates(context: dg.AssetExecutionContext, settings: AcavSettings) -> dg.MaterializeResult:
+    table, summary = find_corpus_duplicates(settings.layout)
+    storage.write_table(table, settings.layout.table("corpus_duplicates"))
+    context.log.info("corpus dedup: %s", summary)
+    return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, **metadata(summary)})

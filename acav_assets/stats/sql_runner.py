@@ -23,6 +23,8 @@ import duckdb
 import fsspec
 import pyarrow as pa
 
+from acav_assets.stats.streaming_counts import duckdb_config, spill_folder_for
+
 logger = logging.getLogger(__name__)
 
 _REF = re.compile(r"\{\{\s*ref\(\s*'([A-Za-z0-9_]+)'\s*\)\s*\}\}")
@@ -152,7 +154,17 @@ def build(
 
 def _build_into(database: str, models: Mapping[str, SqlModel], order: list[str], sources: Mapping[str, Source],
                 variables: Mapping[str, str] | None, log: logging.Logger) -> None:
-    with duckdb.connect(database) as con:
+    # Bounded memory: DuckDB spills joins and aggregates beside the database past its memory_limit.
+    spill = spill_folder_for(database)
+    try:
+        _run_models(database, spill, models, order, sources, variables, log)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def _run_models(database: str, spill: str, models: Mapping[str, SqlModel], order: list[str],
+                sources: Mapping[str, Source], variables: Mapping[str, str] | None, log: logging.Logger) -> None:
+    with duckdb.connect(database, config=duckdb_config(spill)) as con:
         relations = {name: _source_relation(con, name, source) for name, source in sources.items()}
         con.execute("BEGIN TRANSACTION")
         try:
@@ -177,5 +189,5 @@ def _build_into(database: str, models: Mapping[str, SqlModel], order: list[str],
 
 def query(database: str, sql: str) -> pa.Table:
     """Run a read-only query against the built DuckDB file."""
-    with duckdb.connect(database, read_only=True) as con:
+    with duckdb.connect(database, read_only=True, config=duckdb_config()) as con:
         return con.sql(sql).to_arrow_table()

@@ -2,8 +2,10 @@
 
 Texts are tokenised once, in batches, into a long ``(row, token_id)`` Arrow table; the counting
 is SQL in DuckDB over that table and the caption table (:data:`caption_corpora.CAPTION_SCHEMA`).
-Rows with ``absent = true`` (a facet written as ``"None", ...``) are left out of every count
-except ``samples`` and ``hours``.
+Unique tokens are counted two ways: ``unique_tokens_all`` over every caption variant, and
+``unique_tokens`` over the variants that describe present content, i.e. without the rows with
+``absent = true`` (a facet written as ``"None", "No discernible speech content", ...``). The other
+text counts (``captions``, words) leave absent rows out too; ``samples`` and ``hours`` count clips.
 """
 
 from __future__ import annotations
@@ -89,14 +91,9 @@ def token_id_table(texts: Iterable[str], batch_size: int = 10_000, tokenizer=Non
 
 
 def caption_tokens(captions: pa.Table, batch_size: int = 10_000) -> pa.Table:
-    """Token ids of the non-absent captions; ``row`` is the caption's row index in ``captions``."""
-    present = pc.invert(pc.fill_null(captions["absent"], False)) if "absent" in captions.column_names \
-        else pa.array(np.ones(captions.num_rows, dtype=bool))
-    positions = np.flatnonzero(present.to_numpy(zero_copy_only=False))
-    texts = captions["text"].take(pa.array(positions)).to_pylist()
-    tokens = token_id_table(texts, batch_size)
-    rows = positions[tokens["row"].to_numpy()] if tokens.num_rows else np.empty(0, np.int64)
-    return tokens.set_column(0, "row", pa.array(rows.astype(np.int64)))
+    """Token ids of every caption, absent-content ones included (the counts choose); ``row`` is the
+    caption's row index in ``captions``."""
+    return token_id_table(captions["text"].to_pylist(), batch_size)
 
 
 def _with_row_index(captions: pa.Table) -> pa.Table:
@@ -130,11 +127,13 @@ _WORDS = "len(regexp_split_to_array(trim(text), '\\s+'))"
 
 def dataset_statistics(captions: pa.Table, con: duckdb.DuckDBPyConnection | None = None,
                        tokens: pa.Table | None = None) -> pa.Table:
-    """Table-1 row per dataset: ``dataset, hours, samples, captions, unique_tokens, mean_words``.
+    """Table-1 row per dataset: ``dataset, hours, samples, captions, unique_tokens,
+    unique_tokens_all, mean_words``.
 
     ``hours`` sums one duration per distinct key and is null when any key's duration is unknown;
     ``samples`` counts distinct keys; ``captions``, ``mean_words`` and ``unique_tokens`` cover the
-    non-absent texts. ``tokens`` (from :func:`caption_tokens`) skips re-tokenising."""
+    texts of present content (not absent); ``unique_tokens_all`` covers every caption variant.
+    ``tokens`` (from :func:`caption_tokens`) skips re-tokenising."""
     sql = f"""
     WITH clips AS (
         SELECT dataset, key, max(duration_s) AS duration_s FROM {{captions}} GROUP BY dataset, key
@@ -147,12 +146,13 @@ def dataset_statistics(captions: pa.Table, con: duckdb.DuckDBPyConnection | None
                avg({_WORDS}) FILTER (WHERE NOT absent) AS mean_words
         FROM {{captions}} GROUP BY dataset
     ), token_stats AS (
-        SELECT c.dataset, count(DISTINCT t.token_id) AS unique_tokens
-        FROM {{tokens}} t JOIN {{captions}} c ON c.row = t.row
-        WHERE NOT c.absent GROUP BY c.dataset
+        SELECT c.dataset, count(DISTINCT t.token_id) FILTER (WHERE NOT c.absent) AS unique_tokens,
+               count(DISTINCT t.token_id) AS unique_tokens_all
+        FROM {{tokens}} t JOIN {{captions}} c ON c.row = t.row GROUP BY c.dataset
     )
     SELECT s.dataset, s.hours, s.samples, x.captions,
-           coalesce(k.unique_tokens, 0) AS unique_tokens, x.mean_words
+           coalesce(k.unique_tokens, 0) AS unique_tokens, coalesce(k.unique_tokens_all, 0) AS unique_tokens_all,
+           x.mean_words
     FROM clip_stats s JOIN text_stats x USING (dataset) LEFT JOIN token_stats k USING (dataset)
     ORDER BY s.dataset
     """

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from acav_assets.contracts.domains import STATUS_OK
 from acav_assets.contracts.layout import DataLayout
-from acav_assets.curation.release import file_counts, released_keys
+from acav_assets.curation.corpus_dedup import DUPLICATES_SCHEMA
+from acav_assets.curation.release import file_counts
 from acav_assets.evaluation.mecat_scoring import MECAT_SCORES_SCHEMA
 from acav_assets.experts.registry import expert
 from acav_assets.ingest.clip_decoding import CLIPS_SCHEMA
@@ -26,6 +26,7 @@ from acav_assets.quality.suites import (
     check_dataset_stats,
 )
 from acav_assets.stats import sql_runner
+from acav_assets.stats.streaming_counts import clip_status_counts, released_key_count
 from acav_assets.stats.table1 import COMPARISON_SCHEMA
 from acav_assets.stats.token_stats import CAPTION_TOKENS_SCHEMA
 
@@ -45,6 +46,7 @@ def sources(layout: DataLayout) -> dict[str, sql_runner.Source]:
         "acoustics": expert("acoustics").schema,
         "routing": expert("routing").schema,
         "caption_tokens": CAPTION_TOKENS_SCHEMA,
+        "corpus_duplicates": DUPLICATES_SCHEMA,
         "dataset_comparison": COMPARISON_SCHEMA,
         "mecat_caption_scores": MECAT_SCORES_SCHEMA,
     }
@@ -78,9 +80,7 @@ def check_statistics(database: str, layout: DataLayout) -> QualityReport:
     released clips with the curated Parquet and Table 1 (:func:`release_counts`; the release files
     are checked by the release's own round trip, since they may be built after the statistics)."""
     stats = sql_runner.query(database, "SELECT * FROM dataset_stats")
-    statuses = storage.read_partitions(layout.root, "clips", ["status"])
-    planned = 0 if statuses is None else statuses.num_rows
-    ok = 0 if statuses is None else sum(s == STATUS_OK for s in statuses["status"].to_pylist())
+    ok, planned = clip_status_counts(layout)
     report = check_dataset_stats(stats, ok, planned)
     names = stats["dataset"].to_pylist()
     problems = count_problems(release_counts(layout, names[0], database, files=False)) if names else []
@@ -95,7 +95,7 @@ def release_counts(layout: DataLayout, dataset_name: str, database: str | None =
     Parquet), with ``files`` the live release's files, ``table_1`` (``dataset_name``'s row of
     ``dataset_comparison``) and ``dataset_stats`` (DuckDB ``released_samples``, with ``database``).
     None where a place does not exist yet; all others should be equal."""
-    counts: dict[str, int | None] = {"expected": len(released_keys(layout))}
+    counts: dict[str, int | None] = {"expected": released_key_count(layout)}
     if files:
         folder = layout.release_folder()
         counts.update(file_counts(folder) if folder.exists()

@@ -69,8 +69,10 @@ def test_dataset_statistics_known_answer() -> None:
     assert toy["unique_tokens"] == len(distinct_ids("a dog barks", "a dog"))
     assert toy["mean_words"] == pytest.approx(2.5)
     assert stats["other"]["hours"] is None and stats["other"]["unique_tokens"] == len(distinct_ids("wind"))
-    # absent texts are excluded: their tokens would add to the count
-    assert len(distinct_ids("a dog barks", "a dog", "Absence of verbal communication")) > toy["unique_tokens"]
+    # absent-content texts are left out of unique_tokens and counted in unique_tokens_all
+    everything = distinct_ids("a dog barks", "a dog", "None", "Absence of verbal communication")
+    assert toy["unique_tokens_all"] == len(everything) > toy["unique_tokens"]
+    assert stats["other"]["unique_tokens_all"] == stats["other"]["unique_tokens"]
     facets = facet_statistics(table, con).to_pylist()
     assert [(f["dataset"], f["facet"], f["captions"]) for f in facets] == [
         ("other", "caption", 1), ("toy", "caption", 2)]
@@ -92,4 +94,17 @@ def test_mecat_reference_statistics() -> None:
         assert row["samples"] == lines
         assert row["hours"] == pytest.approx(lines * 10 / 3600, rel=0.03)
         assert 0 < row["unique_tokens"] <= rows["MECAT (all)"]["unique_tokens"]
+        assert row["unique_tokens"] <= row["unique_tokens_all"] <= rows["MECAT (all)"]["unique_tokens_all"]
     assert rows["MECAT (all)"]["samples"] == sum(rows[f"MECAT/{f.stem}"]["samples"] for f in MECAT_FILES)
+
+
+@pytest.mark.skipif(not MECAT_FILES, reason="MECAT reference files not present")
+def test_both_unique_token_counts_on_real_mecat_lines() -> None:
+    """unique_tokens_all adds exactly the ids that only absent-content variants use."""
+    table = read_acav_jsonl(MECAT_FILES[0], "MECAT")
+    rows = table.to_pylist()
+    present = distinct_ids(*[r["text"] for r in rows if not r["absent"]])
+    absent = distinct_ids(*[r["text"] for r in rows if r["absent"]])
+    stats = dataset_statistics(table).to_pylist()[0]
+    assert absent and stats["unique_tokens"] == len(present)
+    assert stats["unique_tokens_all"] == len(present | absent)
