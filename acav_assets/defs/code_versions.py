@@ -35,7 +35,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "release": ("acav_assets.curation.release", "acav_assets.curation.corpus_dedup"),
     "dataset_comparison": ("acav_assets.stats",),
     "dataset_stats": ("acav_assets.stats",),
-    "caption_benchmark_table": ("acav_assets.evaluation",),
+    "caption_benchmark_table": ("acav_assets.evaluation", "acav_assets.stats.figures"),
     "mecat_caption_scores": ("acav_assets.evaluation",),
     "caption_model": ("acav_assets.training",),
     "caption_predictions": ("acav_assets.training",),

@@ -15,7 +15,7 @@ from acav_assets.evaluation.system_scores import (
 )
 from acav_assets.evaluation.table2 import TABLE2_COLUMNS, render_table2
 from acav_assets.io import storage
-from acav_assets.stats import warehouse
+from acav_assets.stats import figures, warehouse
 
 
 @dg.asset(
@@ -79,5 +79,6 @@ def caption_benchmark_table(context: dg.AssetExecutionContext, settings: AcavSet
     context.log.info("Table 2 with %d scored systems", len(systems))
     return dg.MaterializeResult(metadata={
         "table2": dg.MetadataValue.md(markdown), "scored_systems": len(systems),
+        "date_by_group": dg.MetadataValue.md(figures.date_by_group(systems)),
         "dagster/row_count": len(systems),
     })

@@ -82,5 +82,6 @@ roll_up_automation_sensor = dg.AutomationConditionSensorDefinition(
     "roll_up_automation",
     target=dg.AssetSelection.groups("release", "statistics"),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Refreshes release, dataset_stats and dataset_comparison once a day after their shards updated.",
+    description="Refreshes the roll-ups (corpus_duplicates, release, dataset_stats, dataset_comparison) once a day "
+    "after their shards updated.",
 )

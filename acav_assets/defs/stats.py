@@ -10,11 +10,12 @@ from acav_assets.defs.policies import ROLL_UP
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.io import storage
 from acav_assets.io.markdown import markdown_table, significant
-from acav_assets.stats import plots, table1, warehouse
+from acav_assets.stats import figures, plots, table1, warehouse
 
 
 @dg.asset(
-    group_name="statistics", deps=[caption_tokens], kinds={"duckdb", "parquet"}, **ROLL_UP,
+    group_name="statistics", deps=[caption_tokens, dg.AssetKey("corpus_duplicates")], kinds={"duckdb", "parquet"},
+    **ROLL_UP,
     description="Table 1 side by side: this dataset's curated captions and every caption dataset named "
     "in ACAV_COMPARE_DATASETS (';'-separated NAME=FORMAT:PATH, e.g. MECAT=acav:/data/mecat/caption/train), "
     "hours, samples and unique Qwen3 tokens counted the same way, with the paper's rows for reference.",
@@ -33,7 +34,7 @@ def dataset_comparison(context: dg.AssetExecutionContext, settings: AcavSettings
 
 @dg.asset(
     group_name="statistics",
-    deps=[clips, "acoustics", "routing", caption_tokens, dataset_comparison],
+    deps=[clips, "acoustics", "routing", caption_tokens, "corpus_duplicates", dataset_comparison],
     **ROLL_UP,
     kinds={"duckdb", "sql"},
     description="dbt_like_sql/ models built in DuckDB over all shards' Parquet: dataset_stats "
@@ -56,6 +57,8 @@ def dataset_stats(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
                for name, table in reports.items()},
             "token_rank_plot": dg.MetadataValue.md(plots.token_rank_plot(warehouse.token_frequencies(settings.database))),
             "unique_tokens": row["unique_tokens"],
+            **{name: dg.MetadataValue.md(figure)
+               for name, figure in figures.dataset_figures(settings.database, settings.layout).items()},
         }
     )
 

@@ -21,8 +21,9 @@ import io
 import json
 import math
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
@@ -44,6 +45,8 @@ from acav_assets.experts.tagging.windows import tag_clips
 from acav_assets.ingest.manifests import PlannedClip
 from acav_assets.io.audio_decoding import AudioDecodeError, decode_clip
 from acav_assets.io.audio_shards import encode_flac
+from acav_assets.stats.figures import matrix_counts, routing_confusion
+from acav_assets.stats.plots import png_bytes
 
 DEFAULT_THRESHOLDS = RoutingThresholds()
 
@@ -393,8 +396,21 @@ def calibration_text(result: Calibration) -> str:
             f"{_percent(result.fit_accuracy)}): {thresholds_text(result.thresholds)}\n")
 
 
-def write_thresholds_file(path: str, thresholds: RoutingThresholds, provenance: dict) -> None:
-    """The JSON file RoutingThresholds.from_file reads (ACAV_ROUTING_THRESHOLDS_FILE)."""
+def confusion_image_path(path: str) -> Path:
+    """Where the confusion heatmap goes beside the thresholds file: ``x.json`` -> ``x.confusion.png``."""
+    return Path(path).with_suffix(".confusion.png")
+
+
+def write_thresholds_file(path: str, thresholds: RoutingThresholds, provenance: dict,
+                          confusion: Mapping[str, Mapping[str, int]] | None = None) -> Path | None:
+    """The JSON file RoutingThresholds.from_file reads (ACAV_ROUTING_THRESHOLDS_FILE), and, given a
+    ``confusion`` matrix (recorded x routed, e.g. ``Calibration.heldout.matrix``), its heatmap PNG
+    beside it (:func:`confusion_image_path`); returns the PNG's path, None without a matrix."""
     with open(path, "w", encoding="utf-8") as handle:
         json.dump({"routing_thresholds": asdict(thresholds), "provenance": provenance}, handle, indent=2)
         handle.write("\n")
+    if confusion is None:
+        return None
+    image = confusion_image_path(path)
+    image.write_bytes(png_bytes(routing_confusion(matrix_counts(confusion), "Routing: recorded x routed, held out")))
+    return image

@@ -12,9 +12,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
 FIGSIZE = (6.0, 3.5)
 DPI = 80
@@ -36,18 +36,22 @@ def png_bytes(markdown: str) -> bytes:
     return base64.b64decode(markdown.split("base64,", 1)[1].rstrip(")"))
 
 
-def _no_data(title: str) -> str:
+NO_DATA = "no data"
+
+
+def no_data(title: str) -> str:
+    """A placeholder PNG saying "no data", its alt text ``title: no data``."""
     fig, ax = plt.subplots(figsize=FIGSIZE)
-    ax.text(0.5, 0.5, "no data", ha="center", va="center", fontsize=16, color="grey")
+    ax.text(0.5, 0.5, NO_DATA, ha="center", va="center", fontsize=16, color="grey")
     ax.set_title(title)
     ax.set_axis_off()
-    return figure_markdown(fig, title)
+    return figure_markdown(fig, f"{title}: {NO_DATA}")
 
 
 def domain_distribution(counts: Mapping[str, int], title: str = "Clips per domain") -> str:
     """Bar chart of clips per domain (S/M/A letters), counts written on the bars."""
     if not counts or sum(counts.values()) == 0:
-        return _no_data(title)
+        return no_data(title)
     domains = sorted(counts)
     values = [counts[d] for d in domains]
     fig, ax = plt.subplots(figsize=FIGSIZE)
@@ -63,7 +67,7 @@ def duration_histogram(durations: Sequence[float], title: str = "Clip durations"
     """Histogram of clip durations in seconds."""
     values = np.asarray([d for d in durations if d is not None and np.isfinite(d)], dtype=float)
     if values.size == 0:
-        return _no_data(title)
+        return no_data(title)
     fig, ax = plt.subplots(figsize=FIGSIZE)
     ax.hist(values, bins=min(50, max(1, np.unique(values).size)), color="tab:green")
     ax.set_xlabel("seconds")
@@ -77,7 +81,7 @@ def caption_length_histograms(lengths_by_facet: Mapping[str, Sequence[int]],
     """One small histogram of words per caption for each facet."""
     facets = [f for f, v in lengths_by_facet.items() if len(v)]
     if not facets:
-        return _no_data(title)
+        return no_data(title)
     columns = min(3, len(facets))
     rows = -(-len(facets) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=FIGSIZE, squeeze=False)
@@ -96,7 +100,7 @@ def token_rank_plot(frequencies: Sequence[int], title: str = "Token rank/frequen
     """Log-log plot of token frequency against rank (frequencies are sorted here)."""
     values = np.sort(np.asarray([f for f in frequencies if f and f > 0], dtype=float))[::-1]
     if values.size == 0:
-        return _no_data(title)
+        return no_data(title)
     ranks = np.arange(1, values.size + 1)
     fig, ax = plt.subplots(figsize=FIGSIZE)
     ax.loglog(ranks, values, marker="." if values.size < 50 else None, color="tab:red")

@@ -88,4 +88,5 @@ def test_roll_up_automation_runs_by_default():
     sensor = defs.get_sensor_def("roll_up_automation")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     targeted = sensor.asset_selection.resolve(defs.resolve_asset_graph())
-    assert {key.to_user_string() for key in targeted} == {"release", "dataset_stats", "dataset_comparison"}
+    assert {key.to_user_string() for key in targeted} == {"corpus_duplicates", "release", "dataset_stats",
+                                                           "dataset_comparison"}
