@@ -6,10 +6,14 @@ in DAGSTER_HOME, so models load once per worker and every run is visible in the 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+import typing
 from pathlib import Path
+from typing import Annotated, Literal
+
+import click
+import typer
 
 from acav_assets.defs.run_pool import RunPool, RunRequest
 
@@ -121,7 +125,8 @@ def materialize(shards: list[str] | None = None, resume: bool = False, workers: 
                                f"shard {shard} ({', '.join(assets)})")
                     for shard, assets in due.items()]
     else:
-        requests = [RunRequest(PER_SHARD_SELECTION, shard, f"shard {shard}") for shard in shards]
+        requests = [RunRequest(PER_SHARD_SELECTION, shard, f"shard {shard} (decode, experts, captions, curation)")
+                    for shard in shards]
     print(f"{len(requests)} shard run(s) on {workers} worker process(es), then the release and statistics")
     with RunPool(workers) as pool:
         shards_ok = all(outcome.success for outcome in pool.run(requests))
@@ -269,15 +274,16 @@ def calibrate_routing(manifest: str, out: str, folds: int, split_column: str, fi
     split = any(clip.split is not None for clip in evidence)
     result = rc.calibrate(evidence, current, folds, fit if split else None, report if split else None)
     print("\n" + rc.calibration_text(result))
-    rc.write_thresholds_file(out, result.thresholds, {
+    image = rc.write_thresholds_file(out, result.thresholds, {
         "manifest": manifest, "tagger": tagger_name, "profile": settings.profile,
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "n_clips": result.n_fit,
         "folds": folds, "cv_accuracy": result.cv_accuracy, "fit_accuracy": result.fit_accuracy,
         "split": {"column": split_column, "fit": fit, "report": report} if split else None,
         "heldout_accuracy": result.heldout.accuracy, "heldout_clips": result.heldout.n,
         "previous_thresholds": current.__dict__,
-    })
+    }, confusion=result.heldout.matrix)
     print(f"wrote {out}; the pipeline uses it with ACAV_ROUTING_THRESHOLDS_FILE={Path(out).resolve()}")
+    print(f"confusion heatmap (recorded x routed, held out): {image}")
 
 
 def push_release(repo_id: str, private: bool, folder: str | None) -> None:
@@ -300,122 +306,242 @@ def export_release(kind: str, out: str, facet: str, folder: str | None) -> None:
     print(f"{kind} manifests of {folder} in {out}: " + ", ".join(f"{split} {n} clips" for split, n in counts.items()))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="acav-assets", description=__doc__.splitlines()[0])
-    parser.add_argument("--data-root", help="where assets are written (default: $ACAV_DATA_ROOT or ./acav_data)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    reg = commands.add_parser("register", help="plan a manifest (CSV, JSONL, Parquet or audio folder) into shards")
-    reg.add_argument("manifest")
-    reg.add_argument("--prefix", help="shard name prefix (default: the manifest's name)")
-    mat = commands.add_parser("materialize", help="materialise registered shards and the statistics")
-    mat.add_argument("--shard", action="append", help="only this shard (repeatable)")
-    mat.add_argument("--resume", action="store_true",
-                     help="only the outputs that are missing or older than their inputs (after an interrupted run)")
-    mat.add_argument("--workers", type=int, default=int(os.environ.get("ACAV_CLI_WORKERS", "1")),
-                     help="shards materialised at once, each in its own long-lived process that loads the models "
-                     "once (default: $ACAV_CLI_WORKERS or 1; each worker's models already use every core)")
-    commands.add_parser("stats", help="print the statistics tables from DuckDB")
-    corpus = commands.add_parser(
-        "caption-stats", help="Table 1 statistics (hours, samples, unique Qwen3 tokens) of published caption files")
-    corpus.add_argument("datasets", nargs="+", metavar="NAME=FORMAT:PATH",
-                        help="FORMAT: acav (ACAVCaps/MECAT JSON lines, file or folder), audiocaps, clotho, "
-                        "wavcaps, audiosetcaps")
-    corpus.add_argument("--facets", action="store_true", help="also print the per-facet statistics")
-    date = commands.add_parser(
-        "date-score", help="MECAT-Caption DATE scores of prediction CSVs (Table 2 row)",
-        description="DATE per group and the final score (×100). A group without clips shows n/a and counts as 0 "
-        "in the score, as in the official evaluator; the score is then marked with *.")
-    date.add_argument("predictions", nargs="+", help="one CSV (key,text) or six: long short speech music sound environment")
-    date.add_argument("--references", required=True, help="folder of MECAT caption JSON lines")
-    date.add_argument("--model", default="", help="sentence-transformers model folder or hub id "
-                      "(default: paraphrase-TinyBERT-L6-v2 from the hub; 'packaged' = the offline all-MiniLM-L6-v2)")
-    date.add_argument("--fluency-checker", default="", help="FENSE error-checker checkpoint "
-                      "(echecker_clotho_audiocaps_base.ckpt) for the fluency penalty; default: no penalty")
-    date.add_argument("--input-mode", choices=("mecat", "verbatim"), default="mecat",
-                      help="mecat (default): read the CSVs and pick clips as the official mecat package does, so the "
-                      "numbers match it: pandas reads a caption written None, NA, null, nan or empty as 'nan' and "
-                      "reference clips without a prediction are skipped. verbatim: captions exactly as written, and "
-                      "a clip without a prediction is scored as an empty caption")
-    system = commands.add_parser("add-system", help="register a predictions CSV (or six) as a scored system "
-                                 "(partition of mecat_caption_scores)")
-    system.add_argument("name")
-    system.add_argument("predictions", nargs="+", help="one CSV (key,text) or six: long short speech music sound environment")
-    system.add_argument("--score", action="store_true", help="also materialise its scores and Table 2 "
-                        "(needs ACAV_MECAT_REFERENCES)")
-    run = commands.add_parser("add-run", help="register a training run config (partition of caption_model)")
-    run.add_argument("name")
-    run.add_argument("--config", required=True, help="run file: TrainingConfig fields (JSON), optional "
-                     "predictions and downstream sections")
-    cal = commands.add_parser("calibrate", help="fit the routing thresholds to a manifest's recorded domains")
-    cal.add_argument("manifest", help="a manifest with a domain column")
-    cal.add_argument("--out", default="routing_thresholds.json", help="thresholds file to write "
-                     "(default: routing_thresholds.json here; use it with ACAV_ROUTING_THRESHOLDS_FILE)")
-    cal.add_argument("--folds", type=int, default=5, help="cross-validation folds, grouped by source (default 5)")
-    cal.add_argument("--split-column", default="split", help="manifest column naming each row's split; "
-                     "when present, thresholds are fitted on --fit rows and reported on --report rows")
-    cal.add_argument("--fit", default="calibration", help="split to fit on (default: calibration)")
-    cal.add_argument("--report", default="heldout", help="split to report on (default: heldout)")
-    push = commands.add_parser("push-release", help="upload the release folder to a Hugging Face dataset repo "
-                               "(token from $HF_TOKEN only)")
-    push.add_argument("repo_id", help="dataset repo, e.g. user/acav-captions (created if missing)")
-    push.add_argument("--private", action="store_true", help="create the repo private")
-    push.add_argument("--release", help="release folder (default: {data_root}/release)")
-    exp = commands.add_parser("export", help="Lhotse or NeMo manifests of the release, with its audio as FLAC files")
-    exp.add_argument("format", choices=["lhotse", "nemo"])
-    exp.add_argument("out", help="folder to write the manifests and audio/ to")
-    exp.add_argument("--facet", default="long", help="caption facet used as the text (default: long)")
-    exp.add_argument("--release", help="release folder (default: {data_root}/release)")
-    demo = commands.add_parser("demo", help="run the whole graph on the built-in demo corpus")
-    demo.add_argument("--manifest", default=str(DEMO_MANIFEST), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+app = typer.Typer(
+    name="acav-assets",
+    help="Register manifests as shards, materialise them, run the demo, print statistics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
-    if args.command == "demo":
-        args.data_root = args.data_root or os.environ.get("ACAV_DATA_ROOT") or "acav_demo"
-        # Small shards so that the demo shows several partitions, as a real corpus would.
-        os.environ.setdefault("ACAV_SHARD_SIZE", str(DEMO_SHARD_SIZE))
-    environment = _prepare_environment(args.data_root)
+PREDICTIONS_HELP = "one CSV (key,text) or six: long short speech music sound environment"
+RELEASE_FOLDER_HELP = "release folder (default: {data_root}/release)"
+
+
+def _print_version(requested: bool) -> None:
+    if requested:
+        from importlib.metadata import version
+
+        print(f"acav-assets {version('acav-assets')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    data_root: Annotated[str | None, typer.Option(
+        help="where assets are written (default: $ACAV_DATA_ROOT or ./acav_data)")] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True, help="print the installed version and exit")] = False,
+) -> None:
+    # The environment is prepared by each command, after all arguments have parsed.
+    ctx.obj = data_root
+
+
+@app.command("register", help="plan a manifest (CSV, JSONL, Parquet or audio folder) into shards")
+def register_command(
+    ctx: typer.Context,
+    manifest: Annotated[str, typer.Argument(help="manifest file or audio folder")],
+    prefix: Annotated[str | None, typer.Option(help="shard name prefix (default: the manifest's name)")] = None,
+) -> None:
+    _prepare_environment(ctx.obj)
+    register(manifest, prefix)
+
+
+@app.command("materialize", help="materialise registered shards and the statistics")
+def materialize_command(
+    ctx: typer.Context,
+    shard: Annotated[list[str] | None, typer.Option(help="only this shard (repeatable)")] = None,
+    resume: Annotated[bool, typer.Option(
+        "--resume",
+        help="only the outputs that are missing or older than their inputs (after an interrupted run)")] = False,
+    workers: Annotated[int, typer.Option(
+        envvar="ACAV_CLI_WORKERS", show_envvar=False, show_default=False,
+        help="shards materialised at once, each in its own long-lived process that loads the models once "
+        "(default: $ACAV_CLI_WORKERS or 1; each worker's models already use every core)")] = 1,
+) -> None:
+    _prepare_environment(ctx.obj)
+    if not materialize(shard or None, resume, workers):
+        raise typer.Exit(1)
+
+
+@app.command("stats", help="print the statistics tables from DuckDB")
+def stats_command(ctx: typer.Context) -> None:
+    _prepare_environment(ctx.obj)
+    print_stats()
+
+
+@app.command("caption-stats",
+             help="Table 1 statistics (hours, samples, unique Qwen3 tokens) of published caption files")
+def caption_stats_command(
+    ctx: typer.Context,
+    datasets: Annotated[list[str], typer.Argument(
+        metavar="NAME=FORMAT:PATH...",
+        help="FORMAT: acav (ACAVCaps/MECAT JSON lines, file or folder), audiocaps, clotho, wavcaps, audiosetcaps")],
+    facets: Annotated[bool, typer.Option("--facets", help="also print the per-facet statistics")] = False,
+) -> None:
+    _prepare_environment(ctx.obj)
+    print_caption_stats(datasets, facets)
+
+
+@app.command(
+    "date-score", short_help="MECAT-Caption DATE scores of prediction CSVs (Table 2 row)",
+    help="DATE per group and the final score (×100). A group without clips shows n/a and counts as 0 "
+    "in the score, as in the official evaluator; the score is then marked with *.")
+def date_score_command(
+    ctx: typer.Context,
+    predictions: Annotated[list[str], typer.Argument(help=PREDICTIONS_HELP)],
+    references: Annotated[str, typer.Option(help="folder of MECAT caption JSON lines")],
+    model: Annotated[str, typer.Option(
+        help="sentence-transformers model folder or hub id (default: paraphrase-TinyBERT-L6-v2 from the hub; "
+        "'packaged' = the offline all-MiniLM-L6-v2)", show_default=False)] = "",
+    fluency_checker: Annotated[str, typer.Option(
+        help="FENSE error-checker checkpoint (echecker_clotho_audiocaps_base.ckpt) for the fluency penalty; "
+        "default: no penalty", show_default=False)] = "",
+    input_mode: Annotated[Literal["mecat", "verbatim"], typer.Option(
+        help="mecat (default): read the CSVs and pick clips as the official mecat package does, so the numbers "
+        "match it: pandas reads a caption written None, NA, null, nan or empty as 'nan' and reference clips "
+        "without a prediction are skipped. verbatim: captions exactly as written, and a clip without a "
+        "prediction is scored as an empty caption")] = "mecat",
+) -> None:
+    _prepare_environment(ctx.obj)
+    print_date_scores(references, predictions, model, fluency_checker, input_mode)
+
+
+@app.command("add-system", help="register a predictions CSV (or six) as a scored system "
+             "(partition of mecat_caption_scores)")
+def add_system_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="system name: its folder under {data_root}/predictions/")],
+    predictions: Annotated[list[str], typer.Argument(help=PREDICTIONS_HELP)],
+    score: Annotated[bool, typer.Option(
+        "--score", help="also materialise its scores and Table 2 (needs ACAV_MECAT_REFERENCES)")] = False,
+) -> None:
+    _prepare_environment(ctx.obj)
+    if not add_system(name, predictions, score):
+        raise typer.Exit(1)
+
+
+@app.command("add-run", help="register a training run config (partition of caption_model)")
+def add_run_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="run name: the caption_model partition")],
+    config: Annotated[str, typer.Option(
+        help="run file: TrainingConfig fields (JSON), optional predictions and downstream sections")],
+) -> None:
+    _prepare_environment(ctx.obj)
+    add_run(name, config)
+
+
+@app.command("calibrate", help="fit the routing thresholds to a manifest's recorded domains")
+def calibrate_command(
+    ctx: typer.Context,
+    manifest: Annotated[str, typer.Argument(help="a manifest with a domain column")],
+    out: Annotated[str, typer.Option(
+        help="thresholds file to write (default: routing_thresholds.json here; use it with "
+        "ACAV_ROUTING_THRESHOLDS_FILE)", show_default=False)] = "routing_thresholds.json",
+    folds: Annotated[int, typer.Option(
+        help="cross-validation folds, grouped by source (default 5)", show_default=False)] = 5,
+    split_column: Annotated[str, typer.Option(
+        help="manifest column naming each row's split; when present, thresholds are fitted on --fit rows "
+        "and reported on --report rows")] = "split",
+    fit: Annotated[str, typer.Option(
+        help="split to fit on (default: calibration)", show_default=False)] = "calibration",
+    report: Annotated[str, typer.Option(
+        help="split to report on (default: heldout)", show_default=False)] = "heldout",
+) -> None:
+    _prepare_environment(ctx.obj)
+    calibrate_routing(manifest, out, folds, split_column, fit, report)
+
+
+@app.command("push-release", help="upload the release folder to a Hugging Face dataset repo "
+             "(token from $HF_TOKEN only)")
+def push_release_command(
+    ctx: typer.Context,
+    repo_id: Annotated[str, typer.Argument(help="dataset repo, e.g. user/acav-captions (created if missing)")],
+    private: Annotated[bool, typer.Option("--private", help="create the repo private")] = False,
+    release: Annotated[str | None, typer.Option(help=RELEASE_FOLDER_HELP)] = None,
+) -> None:
+    _prepare_environment(ctx.obj)
+    push_release(repo_id, private, release)
+
+
+@app.command("export", help="Lhotse or NeMo manifests of the release, with its audio as FLAC files")
+def export_command(
+    ctx: typer.Context,
+    kind: Annotated[Literal["lhotse", "nemo"], typer.Argument(help="manifest format: lhotse or nemo")],
+    out: Annotated[str, typer.Argument(help="folder to write the manifests and audio/ to")],
+    facet: Annotated[str, typer.Option(
+        help="caption facet used as the text (default: long)", show_default=False)] = "long",
+    release: Annotated[str | None, typer.Option(help=RELEASE_FOLDER_HELP)] = None,
+) -> None:
+    _prepare_environment(ctx.obj)
+    export_release(kind, out, facet, release)
+
+
+@app.command("demo", help="run the whole graph on the built-in demo corpus")
+def demo_command(
+    ctx: typer.Context,
+    manifest: Annotated[str, typer.Option(hidden=True)] = str(DEMO_MANIFEST),
+) -> None:
+    data_root = ctx.obj or os.environ.get("ACAV_DATA_ROOT") or "acav_demo"
+    # Small shards so that the demo shows several partitions, as a real corpus would.
+    os.environ.setdefault("ACAV_SHARD_SIZE", str(DEMO_SHARD_SIZE))
+    environment = _prepare_environment(data_root)
+    shards = register(manifest, prefix="demo")
+    if not materialize(shards):
+        raise typer.Exit(1)
+    print_stats()
+    print(
+        f"\nResults: Parquet and audio tars under {environment['ACAV_DATA_ROOT']}, DuckDB at "
+        f"{environment['ACAV_DATA_ROOT']}/warehouse.duckdb, run history in {environment['DAGSTER_HOME']}.\n"
+        "Open them in the Dagster UI:\n"
+        f"  DAGSTER_HOME={environment['DAGSTER_HOME']} ACAV_DATA_ROOT={environment['ACAV_DATA_ROOT']} "
+        ".venv/bin/dg dev\n"
+        "Stage 5 (training, MECAT-Caption scores, Tables 2 and 3) starts from a run file "
+        "(`acav-assets add-run`) or a predictions CSV (`acav-assets add-system`): see the README."
+    )
+
+
+def _click_command() -> click.Group:
+    """The click group of ``app``. Typer before 0.26 loses the help of arguments under click 8.5
+    (click's Argument now sets ``help`` itself), so it is taken again from the annotations."""
+    group = typer.main.get_command(app)
+    for info in app.registered_commands:
+        hints = typing.get_type_hints(info.callback, include_extras=True)
+        for param in group.commands[info.name].params:
+            if isinstance(param, click.Argument) and not param.help:
+                declared = getattr(hints[param.name], "__metadata__", ())
+                param.help = next((m.help for m in declared if isinstance(m, typer.models.ArgumentInfo)), None)
+    return group
+
+
+def _is_user_error(error: Exception) -> bool:
+    """A bad manifest, a missing file or a rejected value: reported in one line, not a traceback."""
     from acav_assets.ingest.manifests import ManifestError
 
+    return isinstance(error, (ManifestError, FileNotFoundError, ValueError))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` (default: sys.argv) and return its exit status: 2 for usage errors
+    and user errors, 1 when a run fails, 0 otherwise."""
+    command = _click_command()
     try:
-        if args.command == "register":
-            register(args.manifest, args.prefix)
-        elif args.command == "materialize":
-            return 0 if materialize(args.shard, args.resume, args.workers) else 1
-        elif args.command == "stats":
-            print_stats()
-        elif args.command == "caption-stats":
-            print_caption_stats(args.datasets, args.facets)
-        elif args.command == "date-score":
-            print_date_scores(args.references, args.predictions, args.model, args.fluency_checker,
-                              args.input_mode)
-        elif args.command == "add-system":
-            return 0 if add_system(args.name, args.predictions, args.score) else 1
-        elif args.command == "add-run":
-            add_run(args.name, args.config)
-        elif args.command == "calibrate":
-            calibrate_routing(args.manifest, args.out, args.folds, args.split_column, args.fit, args.report)
-        elif args.command == "push-release":
-            push_release(args.repo_id, args.private, args.release)
-        elif args.command == "export":
-            export_release(args.format, args.out, args.facet, args.release)
-        elif args.command == "demo":
-            shards = register(args.manifest, prefix="demo")
-            if not materialize(shards):
-                return 1
-            print_stats()
-            print(
-                f"\nResults: Parquet and audio tars under {environment['ACAV_DATA_ROOT']}, DuckDB at "
-                f"{environment['ACAV_DATA_ROOT']}/warehouse.duckdb, run history in {environment['DAGSTER_HOME']}.\n"
-                "Open them in the Dagster UI:\n"
-                f"  DAGSTER_HOME={environment['DAGSTER_HOME']} ACAV_DATA_ROOT={environment['ACAV_DATA_ROOT']} "
-                ".venv/bin/dg dev\n"
-                "Stage 5 (training, MECAT-Caption scores, Tables 2 and 3) starts from a run file "
-                "(`acav-assets add-run`) or a predictions CSV (`acav-assets add-system`): see the README."
-            )
-    except (ManifestError, FileNotFoundError, ValueError) as error:
+        status = command.main(args=argv, prog_name="acav-assets", standalone_mode=False)
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:
+        print("Aborted!", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if not _is_user_error(error):
+            raise
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

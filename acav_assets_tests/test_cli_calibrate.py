@@ -44,6 +44,8 @@ def test_calibrate_fits_on_one_split_and_reports_the_other(environment, capsys, 
     provenance = json.loads(out.read_text())["provenance"]
     assert provenance["n_clips"] == 6 and provenance["heldout_clips"] == 2 and provenance["tagger"].startswith("yamnet")
     assert 0.0 <= provenance["cv_accuracy"] <= 1.0
+    heatmap = out.with_name(out.stem + ".confusion.png")
+    assert heatmap.read_bytes().startswith(b"\x89PNG") and f"heatmap (recorded x routed, held out): {heatmap}" in printed
 
     monkeypatch.setenv("ACAV_ROUTING_THRESHOLDS_FILE", str(out))
     settings = AcavSettings.from_env()
