@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from acav_assets.contracts.failures import PromotionRefused
 from acav_assets.io.markdown import Markdown
+from acav_assets.io.table_fields import plain_rows
 from acav_assets.ops import promotion
 from acav_assets.quality.suites import QualityReport
 
@@ -23,6 +24,15 @@ def column_schema(schema: pa.Schema) -> dg.TableSchema:
         text = " ".join(filter(None, [meta.get("description"), f"[{meta['unit']}]" if "unit" in meta else None]))
         columns.append(dg.TableColumn(f.name, str(f.type), description=text or None))
     return dg.TableSchema(columns=columns)
+
+
+MAX_TABLE_ROWS = 500  # a statistics table in the UI; the full table is in DuckDB / Parquet
+
+
+def table_value(table: pa.Table, max_rows: int = MAX_TABLE_ROWS) -> dg.TableMetadataValue:
+    """An Arrow table as Dagster table metadata, which the UI renders as a sortable table."""
+    records = [dg.TableRecord(row) for row in plain_rows(table, max_rows)]
+    return dg.MetadataValue.table(records=records, schema=column_schema(table.schema))
 
 
 def metadata(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -39,9 +39,9 @@ def _answer(message: dict) -> None:
 
 def execute(selection: str, partition: str | None, instance: dg.DagsterInstance) -> dict:
     """Materialise ``selection`` (Dagster's selection syntax) for ``partition``, with its checks."""
+    from acav_assets.definitions import ASSETS, CHECKS
     from acav_assets.defs.resources import resources_from_env
     from acav_assets.defs.run_reports import run_problems
-    from acav_assets.definitions import ASSETS, CHECKS
 
     result = dg.materialize(
         [*ASSETS, *CHECKS], selection=dg.AssetSelection.from_string(selection), partition_key=partition,

@@ -5,11 +5,10 @@ import dagster as dg
 
 from acav_assets.defs.curation import caption_tokens
 from acav_assets.defs.ingest import clips
-from acav_assets.defs.metadata import check_result
+from acav_assets.defs.metadata import check_result, table_value
 from acav_assets.defs.policies import ROLL_UP
 from acav_assets.defs.resources import AcavSettings
 from acav_assets.io import storage
-from acav_assets.io.markdown import markdown_table, significant
 from acav_assets.stats import figures, plots, table1, warehouse
 
 
@@ -26,7 +25,7 @@ def dataset_comparison(context: dg.AssetExecutionContext, settings: AcavSettings
     storage.write_table(stats, url)
     context.log.info("compared %d datasets", stats.num_rows)
     return dg.MaterializeResult(metadata={
-        "table_1": dg.MetadataValue.md(markdown_table(stats)),
+        "table_1": table_value(stats),
         "paper_table_1": dg.MetadataValue.md(table1.paper_table_markdown()),
         "parquet": dg.MetadataValue.path(url),
     })
@@ -53,8 +52,7 @@ def dataset_stats(context: dg.AssetExecutionContext, settings: AcavSettings) -> 
             "released_samples": row["released_samples"],
             "released_hours": row["released_hours"],
             "hours": row["hours"],
-            **{name: dg.MetadataValue.md(markdown_table(table, significant(4)).rstrip("\n"))
-               for name, table in reports.items()},
+            **{name: table_value(table) for name, table in reports.items()},
             "token_rank_plot": dg.MetadataValue.md(plots.token_rank_plot(warehouse.token_frequencies(settings.database))),
             "unique_tokens": row["unique_tokens"],
             **{name: dg.MetadataValue.md(figure)

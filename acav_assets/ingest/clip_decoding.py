@@ -51,11 +51,11 @@ CLIPS_SCHEMA = pa.schema(
 INPUT_DEFECTS = frozenset({
     "missing_file", "empty_file", "unsupported_location", "unreadable_format", "no_audio_stream",
     "truncated_or_corrupt", "window_out_of_range", "empty_audio", "non_finite_samples", "too_short",
-    "window_too_long",
+    "window_too_long", "unknown_host",
 })
 # Failure kinds that, when every clip of a shard of at least BROKEN_SOURCE_MIN_CLIPS fails with
 # the same one, mean the source is broken (an unmounted disk, a wrong bucket), not the files.
-SOURCE_KINDS = frozenset({"missing_file", "unsupported_location"})
+SOURCE_KINDS = frozenset({"missing_file", "unsupported_location", "unknown_host"})
 BROKEN_SOURCE_MIN_CLIPS = 3
 
 T = TypeVar("T")

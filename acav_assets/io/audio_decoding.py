@@ -88,6 +88,19 @@ def transport_error(error: BaseException | None) -> BaseException | None:
     return None
 
 
+def unknown_host(error: BaseException | None) -> bool:
+    """Whether ``error`` (or a cause) says the URL's host name does not exist (a defect of that
+    row, unlike a name server that cannot be reached, which stays a transport failure)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        for candidate in (error, getattr(error, "os_error", None)):
+            if isinstance(candidate, socket.gaierror) and candidate.errno == socket.EAI_NONAME:
+                return True
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return False
+
+
 R = TypeVar("R")
 
 
@@ -101,6 +114,8 @@ def _retrying(url: str, attempt: Callable[[], R]) -> R:
         except AudioDecodeError:
             raise
         except Exception as error:
+            if unknown_host(error):
+                raise AudioDecodeError("unknown_host", redact_text(f"{url}: no such host ({error})")) from None
             cause = transport_error(error)
             if cause is None:
                 raise

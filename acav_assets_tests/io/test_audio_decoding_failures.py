@@ -222,3 +222,20 @@ def test_a_missing_file_stays_an_input_defect(monkeypatch, wav_bytes):
     with pytest.raises(AudioDecodeError) as raised:
         decode_clip("https://host/a.wav?sig=s3cr3t")
     assert raised.value.kind == "missing_file" and "s3cr3t" not in str(raised.value)
+
+
+def test_a_host_that_does_not_exist_is_the_rows_defect_not_an_outage():
+    import socket
+
+    from acav_assets.io.audio_decoding import transport_error, unknown_host
+
+    class ConnectorDNSError(OSError):  # shaped like aiohttp's, which keeps the lookup error in os_error
+        def __init__(self, os_error):
+            super().__init__(str(os_error))
+            self.os_error = os_error
+
+    no_such_host = socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    name_server_down = socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    assert unknown_host(ConnectorDNSError(no_such_host)) and unknown_host(no_such_host)
+    assert not unknown_host(name_server_down) and transport_error(name_server_down) is name_server_down
+    assert not unknown_host(ConnectionRefusedError())

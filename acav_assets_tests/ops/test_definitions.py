@@ -17,7 +17,7 @@ def test_definitions_load():
     graph = defs.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
         "clips", "acoustics", "tags", "routing", "speech", "music", "sound_events", "metadata", "lalm_description",
-        "evidence", "captions", "curated_captions", "caption_tokens", "release", "dataset_stats", "dataset_comparison",
+        "evidence", "captions", "curated_captions", "caption_tokens", "corpus_duplicates", "release", "dataset_stats", "dataset_comparison",
         "caption_model", "caption_predictions", "downstream_scores", "downstream_table",
         "mecat_caption_scores", "caption_benchmark_table",
     }

@@ -69,7 +69,7 @@ def _train_caption_probe_and_table(data_root, instance):
     for facet in FACETS:
         with open(folder / f"{facet}.csv", newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
-        assert rows[0] == ["key", "text"] and [r[0] for r in rows[1:]] == ["clip0", "clip1", "clip2"]
+        assert [r[0] for r in rows] == ["clip0", "clip1", "clip2"]  # the official format: no header
     assert "tiny" in instance.get_dynamic_partitions(system_partitions.name)
 
     key = dg.MultiPartitionKey({"run": "tiny", "task": "vggsound"})
