@@ -18,61 +18,19 @@ import librosa
 import numpy as np
 import pyarrow as pa
 
+# The tag label lists and their helpers did not change: the current expert's are used.
+from acav_assets.experts.music.labels import (
+    GENRE_LABELS,
+    INSTRUMENT_LABELS,
+    MOOD_LABELS,
+    VOCAL_LABELS,
+    clean_scores,
+    labels_above,
+)
 from acav_assets.io.mono_signal import integrated_loudness_lufs, validated_mono
 from acav_assets.io.table_fields import described_field as _field
 
 __all__ = ["analyse_music", "analyse_music_and_vocals", "naive_music_seconds", "separate_vocals"]
-
-# --------------------------------------------------------------------------------------------
-# AudioSet music subtree (display names verbatim from the AudioSet ontology / YAMNet class map)
-# --------------------------------------------------------------------------------------------
-
-# "Musical instrument" and every class below it (the root itself is left out: it names no
-# instrument). Intermediate families (Percussion, Keyboard (musical), ...) are kept, as a
-# caption can say "percussion" when no single instrument is sure.
-INSTRUMENT_LABELS: tuple[str, ...] = (
-    "Plucked string instrument", "Guitar", "Electric guitar", "Bass guitar", "Acoustic guitar",
-    "Steel guitar, slide guitar", "Tapping (guitar technique)", "Strum", "Banjo", "Sitar",
-    "Mandolin", "Zither", "Ukulele", "Keyboard (musical)", "Piano", "Electric piano", "Organ",
-    "Electronic organ", "Hammond organ", "Synthesizer", "Sampler", "Harpsichord", "Percussion",
-    "Drum kit", "Drum machine", "Drum", "Snare drum", "Rimshot", "Drum roll", "Bass drum",
-    "Timpani", "Tabla", "Cymbal", "Hi-hat", "Wood block", "Tambourine", "Rattle (instrument)",
-    "Maraca", "Gong", "Tubular bells", "Mallet percussion", "Marimba, xylophone", "Glockenspiel",
-    "Vibraphone", "Steelpan", "Orchestra", "Brass instrument", "French horn", "Trumpet",
-    "Trombone", "Bowed string instrument", "String section", "Violin, fiddle", "Pizzicato",
-    "Cello", "Double bass", "Wind instrument, woodwind instrument", "Flute", "Saxophone",
-    "Clarinet", "Harp", "Bell", "Church bell", "Jingle bell", "Bicycle bell", "Tuning fork",
-    "Chime", "Wind chime", "Change ringing (campanology)", "Harmonica", "Accordion", "Bagpipes",
-    "Didgeridoo", "Shofar", "Theremin", "Singing bowl", "Scratching (performance technique)",
-)
-
-# Every class below "Music genre", sub-genres included (Heavy metal under Rock music, ...).
-GENRE_LABELS: tuple[str, ...] = (
-    "Pop music", "Hip hop music", "Beatboxing", "Rock music", "Heavy metal", "Punk rock",
-    "Grunge", "Progressive rock", "Rock and roll", "Psychedelic rock", "Rhythm and blues",
-    "Soul music", "Reggae", "Country", "Swing music", "Bluegrass", "Funk", "Folk music",
-    "Middle Eastern music", "Jazz", "Disco", "Classical music", "Opera", "Electronic music",
-    "House music", "Techno", "Dubstep", "Drum and bass", "Electronica", "Electronic dance music",
-    "Ambient music", "Trance music", "Music of Latin America", "Salsa music", "Flamenco", "Blues",
-    "Music for children", "New-age music", "Vocal music", "A capella", "Music of Africa",
-    "Afrobeat", "Christian music", "Gospel music", "Music of Asia", "Carnatic music",
-    "Music of Bollywood", "Ska", "Traditional music", "Independent music",
-)
-
-# "Music mood". "Funny music" is an AudioSet class that YAMNet's 521-class map lacks; it is
-# kept for taggers trained on all 527 classes.
-MOOD_LABELS: tuple[str, ...] = (
-    "Happy music", "Funny music", "Sad music", "Tender music", "Exciting music", "Angry music",
-    "Scary music",
-)
-
-# Tagger classes that mean a singing (or rapping) voice is present. "Male/Female singing"
-# exist only in the 527-class AudioSet label set.
-VOCAL_LABELS: tuple[str, ...] = (
-    "Singing", "Choir", "Yodeling", "Chant", "Mantra", "Male singing", "Female singing",
-    "Child singing", "Synthetic singing", "Rapping", "Humming", "Vocal music", "A capella",
-    "Beatboxing",
-)
 
 # --------------------------------------------------------------------------------------------
 # Parameters
@@ -230,13 +188,13 @@ def analyse_music(
                 result["vocal_energy_ratio"] = float((power * vocal_mask**2).sum()) / total
             result.update(_key(x, sample_rate))
 
-    tags = {} if tag_scores is None else _clean_scores(tag_scores)
+    tags = {} if tag_scores is None else clean_scores(tag_scores)
     presence = _vocal_presence(None if tag_scores is None else tags, result["vocal_energy_ratio"])
     result["vocal_presence"] = presence
     result["has_vocals"] = presence is not None and presence >= HAS_VOCALS_THRESHOLD
-    result["genres"] = _labels(tags, GENRE_LABELS, label_threshold)
-    result["moods"] = _labels(tags, MOOD_LABELS, label_threshold)
-    result["instruments"] = _labels(tags, INSTRUMENT_LABELS, label_threshold)
+    result["genres"] = labels_above(tags, GENRE_LABELS, label_threshold)
+    result["moods"] = labels_above(tags, MOOD_LABELS, label_threshold)
+    result["instruments"] = labels_above(tags, INSTRUMENT_LABELS, label_threshold)
     return {field.name: _finite(result[field.name]) for field in MUSIC_FIELDS}
 
 
@@ -452,18 +410,6 @@ def _vocal_mask(magnitude: np.ndarray, harmonic_mask: np.ndarray, sample_rate: i
 # ---- vocals and labels ---------------------------------------------------------------------
 
 
-def _clean_scores(tag_scores: Mapping[str, float]) -> dict[str, float]:
-    clean = {}
-    for label, score in tag_scores.items():
-        try:
-            value = float(score)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(value):
-            clean[str(label)] = value
-    return clean
-
-
 def _vocal_presence(tags: dict[str, float] | None, energy_ratio: float | None) -> float | None:
     """Blend of singing-tag evidence and separated vocal energy (see ``_VOCAL_TAG_WEIGHT``)."""
     if tags is None and energy_ratio is None:
@@ -476,11 +422,6 @@ def _vocal_presence(tags: dict[str, float] | None, energy_ratio: float | None) -
         return singing
     energy = min(energy_ratio / _VOCAL_ENERGY_FULL, 1.0)
     return _VOCAL_TAG_WEIGHT * singing + (1.0 - _VOCAL_TAG_WEIGHT) * energy
-
-
-def _labels(tags: dict[str, float], names: tuple[str, ...], threshold: float) -> list[dict]:
-    found = [{"label": name, "score": tags[name]} for name in names if tags.get(name, -math.inf) > threshold]
-    return sorted(found, key=lambda item: (-item["score"], item["label"]))
 
 
 VOCAL_FIELDS: list[pa.Field] = [
